@@ -1,0 +1,4 @@
+import { runService } from '@notebooks/platform';
+import { authService } from './service';
+
+void runService(authService);

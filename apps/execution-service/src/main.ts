@@ -1,0 +1,4 @@
+import { runService } from '@notebooks/platform';
+import { executionService } from './service';
+
+void runService(executionService);

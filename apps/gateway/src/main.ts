@@ -1,0 +1,4 @@
+import { runService } from '@notebooks/platform';
+import { gatewayService } from './service';
+
+void runService(gatewayService);

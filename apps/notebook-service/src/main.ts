@@ -1,0 +1,4 @@
+import { runService } from '@notebooks/platform';
+import { notebookService } from './service';
+
+void runService(notebookService);

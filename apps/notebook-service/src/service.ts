@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
+import { join } from 'node:path';
+
+export const NotebookEnv = platformEnv(4101);
+export type NotebookConfig = ReturnType<typeof NotebookEnv.parse>;
+
+@Module({})
+export class NotebookModule {}
+
+export const notebookService: ServiceDefinition<NotebookConfig> = {
+  name: 'notebook-service',
+  env: NotebookEnv,
+  module: (config) => ({
+    module: NotebookModule,
+    imports: [
+      PlatformModule.forRoot({
+        service: 'notebook-service',
+        config,
+        database: { schema: 'notebook', migrationsFolder: join(__dirname, '..', 'migrations') },
+      }),
+    ],
+  }),
+};

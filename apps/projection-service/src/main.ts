@@ -1,0 +1,4 @@
+import { runService } from '@notebooks/platform';
+import { projectionService } from './service';
+
+void runService(projectionService);

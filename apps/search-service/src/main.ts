@@ -1,0 +1,4 @@
+import { runService } from '@notebooks/platform';
+import { searchService } from './service';
+
+void runService(searchService);

@@ -1,0 +1,92 @@
+import 'reflect-metadata';
+import type { DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import type { z } from 'zod';
+import { CONFIG_ERROR_EXIT_CODE, ConfigError, loadConfig, type PlatformConfig } from './config/config';
+import { Metrics } from './metrics/metrics';
+
+/** What a service's `main.ts` hands to {@link runService}. */
+export interface ServiceDefinition<C extends PlatformConfig> {
+  name: string;
+  env: z.ZodType<C>;
+  module: (config: C) => DynamicModule;
+}
+
+export interface StartedService<C extends PlatformConfig> {
+  app: NestFastifyApplication;
+  config: C;
+}
+
+/**
+ * Validates the environment, builds the service and initialises it (connections, migrations),
+ * without listening yet. Throws {@link ConfigError} on a bad environment.
+ */
+export async function createService<C extends PlatformConfig>(
+  definition: ServiceDefinition<C>,
+  env: Record<string, string | undefined> = process.env,
+): Promise<StartedService<C>> {
+  const config = loadConfig(definition.name, definition.env, env);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    definition.module(config),
+    new FastifyAdapter({ trustProxy: true, bodyLimit: 2 * 1024 * 1024 }),
+    { bufferLogs: true, abortOnError: false },
+  );
+  app.useLogger(app.get(Logger));
+  const metrics = app.get(Metrics);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onResponse', async (request, reply) => {
+      metrics.httpRequestDuration.observe(
+        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    });
+  await app.init();
+  return { app, config };
+}
+
+/**
+ * A service's whole `main`: fails fast (exit 78) with a message naming each bad variable, listens
+ * on HOST:PORT, and on SIGTERM/SIGINT stops taking work, finishes what is in flight, drains NATS and
+ * exits — or exits anyway after SHUTDOWN_TIMEOUT_MS.
+ */
+export async function runService<C extends PlatformConfig>(definition: ServiceDefinition<C>): Promise<void> {
+  let started: StartedService<C>;
+  try {
+    started = await createService(definition);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(CONFIG_ERROR_EXIT_CODE);
+    }
+    process.stderr.write(`${definition.name} failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  }
+  const { app, config } = started;
+  const logger = app.get(Logger);
+  await app.listen({ host: config.HOST, port: config.PORT });
+  logger.log(`${definition.name} listening on http://${config.HOST}:${config.PORT}`, 'Bootstrap');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received, shutting down`, 'Bootstrap');
+    setTimeout(() => {
+      logger.error(`shutdown took longer than ${config.SHUTDOWN_TIMEOUT_MS} ms, exiting`, 'Bootstrap');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS).unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error(`shutdown failed: ${String(error)}`, 'Bootstrap');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

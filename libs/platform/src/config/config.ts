@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/** Exit code of a process that refused to start because of its configuration (sysexits EX_CONFIG). */
+export const CONFIG_ERROR_EXIT_CODE = 78;
+
+/** Thrown by {@link loadConfig}; its message names every bad variable and what was wrong with it. */
+export class ConfigError extends Error {
+  constructor(
+    readonly service: string,
+    readonly problems: readonly { variable: string; message: string }[],
+  ) {
+    super(
+      `${service}: invalid configuration\n` +
+        problems.map((p) => `  - ${p.variable}: ${p.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+const natsUrl = z
+  .string()
+  .trim()
+  .min(1)
+  .refine(
+    (value) => value.split(',').every((url) => /^(nats|tls|wss?):\/\/[^\s/]+/.test(url.trim())),
+    'must be one or more comma-separated nats:// URLs',
+  );
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((value) => /^postgres(ql)?:\/\/\S+$/.test(value), 'must be a postgres:// URL');
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+/** Name fragments that go into stream, subject and consumer names must stay NATS-safe. */
+const namespace = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9_-]*$/, 'may only contain letters, digits, "_" and "-"');
+
+/**
+ * Environment every service reads. Services extend it with their own variables
+ * (`platformEnv(4101).extend({...})`), so one schema documents one process.
+ */
+export function platformEnv(defaultPort: number) {
+  return z.object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    HOST: z.string().trim().min(1).default('0.0.0.0'),
+    PORT: port.default(defaultPort),
+    NATS_URL: natsUrl.default('nats://127.0.0.1:4222'),
+    NATS_NAMESPACE: namespace.default(''),
+    DATABASE_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/notebooks'),
+    DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  });
+}
+
+export type PlatformConfig = z.infer<ReturnType<typeof platformEnv>>;
+
+/**
+ * Validates the environment against a schema and returns typed configuration, or throws a
+ * {@link ConfigError} naming each bad variable. Empty strings count as unset.
+ */
+export function loadConfig<S extends z.ZodType<PlatformConfig>>(
+  service: string,
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.infer<S> {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    service,
+    result.error.issues.map((issue) => {
+      const variable = issue.path.map(String).join('.') || '(environment)';
+      const received = cleaned[variable];
+      return {
+        variable,
+        message: received === undefined ? issue.message : `${issue.message} (got ${JSON.stringify(received)})`,
+      };
+    }),
+  );
+}

@@ -1,0 +1,123 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { qualifySubject, RpcReply, type RpcError } from '@notebooks/contracts';
+import type { z } from 'zod';
+import { CORRELATION_HEADER, currentCorrelationId, withCorrelationId } from '../logging/correlation';
+import { Metrics } from '../metrics/metrics';
+import { RpcException } from './rpc-exception';
+import { NATS_CONNECTION, NATS_OPTIONS, type NatsOptions } from './tokens';
+
+export interface ServeOptions {
+  /** Queue group: replicas of one service share the load. Defaults to the service's name. */
+  queue?: string;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Request/reply over NATS with JSON bodies validated by zod, `{ ok, data | error }` answers,
+ * correlation ids in headers, queue groups, and a clean drain: on shutdown no new requests are
+ * taken and the ones in flight finish before the connection closes.
+ */
+@Injectable()
+export class NatsRpc implements OnModuleDestroy {
+  private readonly logger = new Logger(NatsRpc.name);
+  private readonly subscriptions: Subscription[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly connection: NatsConnection,
+    @Inject(NATS_OPTIONS) private readonly options: NatsOptions,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Answers requests on `subject` (namespaced) with `handler`'s result; input failing `schema` gets BAD_USER_INPUT. */
+  serve<S extends z.ZodType>(
+    subject: string,
+    schema: S,
+    handler: (request: z.infer<S>) => Promise<unknown>,
+    options: ServeOptions = {},
+  ): Subscription {
+    const subscription = this.connection.subscribe(qualifySubject(this.options.namespace, subject), {
+      queue: options.queue ?? this.options.name,
+      callback: (error, msg) => {
+        if (error) {
+          this.logger.error(`subscription ${subject} failed: ${error.message}`);
+          return;
+        }
+        const done = this.answer(subject, schema, handler, msg).finally(() => this.inFlight.delete(done));
+        this.inFlight.add(done);
+      },
+    });
+    this.subscriptions.push(subscription);
+    return subscription;
+  }
+
+  /** Sends a request and returns the answer's data; an error answer is thrown as an {@link RpcException}. */
+  async request<T = unknown>(subject: string, payload: unknown, options: RequestOptions = {}): Promise<T> {
+    const headers = natsHeaders();
+    const correlationId = currentCorrelationId();
+    if (correlationId) headers.set(CORRELATION_HEADER, correlationId);
+    const stop = this.metrics.rpcRequestDuration.startTimer({ subject });
+    let msg: Msg;
+    try {
+      msg = await this.connection.request(
+        qualifySubject(this.options.namespace, subject),
+        encoder.encode(JSON.stringify(payload)),
+        { timeout: options.timeoutMs ?? 5_000, headers },
+      );
+    } catch (error) {
+      stop({ outcome: 'unavailable' });
+      throw new RpcException('UNAVAILABLE', `${subject} did not answer: ${(error as Error).message}`);
+    }
+    const reply = RpcReply.safeParse(JSON.parse(decoder.decode(msg.data)));
+    if (!reply.success) {
+      stop({ outcome: 'error' });
+      throw new RpcException('INTERNAL_SERVER_ERROR', `${subject} answered with a malformed reply`);
+    }
+    stop({ outcome: reply.data.ok ? 'ok' : reply.data.error.code });
+    if (!reply.data.ok) throw new RpcException(reply.data.error.code, reply.data.error.message, reply.data.error.details);
+    return reply.data.data as T;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.subscriptions.map((s) => s.drain().catch(() => undefined)));
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private answer<S extends z.ZodType>(
+    subject: string,
+    schema: S,
+    handler: (request: z.infer<S>) => Promise<unknown>,
+    msg: Msg,
+  ): Promise<void> {
+    return withCorrelationId(msg.headers?.get(CORRELATION_HEADER), async () => {
+      const stop = this.metrics.rpcHandlerDuration.startTimer({ subject });
+      let reply: RpcReply;
+      try {
+        const parsed = schema.safeParse(JSON.parse(decoder.decode(msg.data)));
+        if (!parsed.success) {
+          const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
+          throw new RpcException('BAD_USER_INPUT', problems.join('; '));
+        }
+        reply = { ok: true, data: (await handler(parsed.data)) ?? null };
+      } catch (error) {
+        reply = { ok: false, error: this.toRpcError(subject, error) };
+      }
+      stop({ outcome: reply.ok ? 'ok' : reply.error.code });
+      if (msg.reply) msg.respond(encoder.encode(JSON.stringify(reply)));
+    });
+  }
+
+  private toRpcError(subject: string, error: unknown): RpcError {
+    if (error instanceof RpcException) return error.toJSON();
+    if (error instanceof SyntaxError) return { code: 'BAD_USER_INPUT', message: 'request body is not valid JSON' };
+    this.logger.error({ err: error, subject }, `handler for ${subject} failed`);
+    return { code: 'INTERNAL_SERVER_ERROR', message: 'internal error' };
+  }
+}

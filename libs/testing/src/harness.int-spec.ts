@@ -1,0 +1,55 @@
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { migrateToLatest } from '@notebooks/platform';
+import { Kysely, sql } from 'kysely';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestInfra, type TestInfra } from './test-infra';
+
+describe('test harness', () => {
+  let infra: TestInfra;
+
+  beforeAll(async () => {
+    infra = await createTestInfra();
+  });
+
+  afterAll(() => infra.dispose());
+
+  it('talks to a real JetStream: a stream is created, a message stored and read back', async () => {
+    const nc = await infra.connectNats();
+    const jsm = await jetstreamManager(nc);
+    const stream = `${infra.namespace}_HARNESS`;
+    await jsm.streams.add({ name: stream, subjects: [`${infra.namespace}.harness.>`], storage: StorageType.File });
+
+    const ack = await jetstream(nc).publish(`${infra.namespace}.harness.a`, JSON.stringify({ hello: 'world' }));
+    const stored = await jsm.streams.getMessage(stream, { seq: ack.seq });
+
+    expect(ack.stream).toBe(stream);
+    expect(stored?.json()).toEqual({ hello: 'world' });
+    expect((await jsm.streams.info(stream)).config.storage).toBe(StorageType.File);
+  });
+
+  it('talks to a real Postgres: a migration is applied, a row written and read back', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'migrations-'));
+    writeFileSync(
+      join(folder, '2026-01-01T00-00-00-greetings.js'),
+      `exports.up = async (db) => {
+         await db.schema.createSchema('harness').ifNotExists().execute();
+         await db.schema.withSchema('harness').createTable('greetings').addColumn('text', 'text').execute();
+       };`,
+    );
+    const db = infra.database<{ 'harness.greetings': { text: string } }>();
+    try {
+      const applied = await migrateToLatest(db as Kysely<unknown>, 'harness', folder);
+      await db.insertInto('harness.greetings').values({ text: 'hello' }).execute();
+
+      expect(applied).toEqual(['2026-01-01T00-00-00-greetings']);
+      expect(await db.selectFrom('harness.greetings').select('text').execute()).toEqual([{ text: 'hello' }]);
+      expect(await migrateToLatest(db as Kysely<unknown>, 'harness', folder)).toEqual([]);
+      const { rows } = await sql<{ db: string }>`select current_database() as db`.execute(db);
+      expect(rows[0]?.db).toBe(infra.namespace);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
