@@ -31,5 +31,4 @@ module.exports = {
   moduleNameMapper,
   globalSetup: path.join(__dirname, 'libs/testing/src/jest/global-setup.ts'),
   globalTeardown: path.join(__dirname, 'libs/testing/src/jest/global-teardown.ts'),
-  testTimeout: 30_000,
 };

@@ -1,2 +1,3 @@
+export * from './commit';
 export * from './errors';
 export * from './naming';

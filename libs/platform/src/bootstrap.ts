@@ -3,8 +3,10 @@ import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
+import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import { CONFIG_ERROR_EXIT_CODE, ConfigError, loadConfig, type PlatformConfig } from './config/config';
+import { acceptCorrelationId, CORRELATION_HEADER } from './logging/correlation';
 import { Metrics } from './metrics/metrics';
 
 /** What a service's `main.ts` hands to {@link runService}. */
@@ -30,7 +32,11 @@ export async function createService<C extends PlatformConfig>(
   const config = loadConfig(definition.name, definition.env, env);
   const app = await NestFactory.create<NestFastifyApplication>(
     definition.module(config),
-    new FastifyAdapter({ trustProxy: true, bodyLimit: 2 * 1024 * 1024 }),
+    new FastifyAdapter({
+      trustProxy: true,
+      bodyLimit: 2 * 1024 * 1024,
+      genReqId: (req: { headers: IncomingMessage['headers'] }) => acceptCorrelationId(req.headers[CORRELATION_HEADER]),
+    }),
     { bufferLogs: true, abortOnError: false },
   );
   app.useLogger(app.get(Logger));

@@ -11,11 +11,12 @@ export function currentCorrelationId(): string | undefined {
   return storage.getStore();
 }
 
-/** Runs `fn` with `id` (or a fresh id) as the current correlation id; logs and outgoing requests carry it. */
-export function withCorrelationId<T>(id: string | undefined, fn: () => T): T {
-  return storage.run(id && isSafeId(id) ? id : randomUUID(), fn);
+/** A caller's correlation id when it is a sane token, else a fresh one. */
+export function acceptCorrelationId(given: unknown): string {
+  return typeof given === 'string' && given.length <= 128 && /^[\w.:-]+$/.test(given) ? given : randomUUID();
 }
 
-function isSafeId(id: string): boolean {
-  return id.length <= 128 && /^[\w.:-]+$/.test(id);
+/** Runs `fn` with `id` (or a fresh id) as the current correlation id; logs and outgoing requests carry it. */
+export function withCorrelationId<T>(id: string | undefined, fn: () => T): T {
+  return storage.run(acceptCorrelationId(id), fn);
 }

@@ -3,15 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import { CORRELATION_HEADER, currentCorrelationId, withCorrelationId } from './correlation';
 
-type Request = IncomingMessage & { id?: string | number };
+type Request = IncomingMessage & { id?: string | number; originalUrl?: string };
 
-/** Gives each HTTP request a correlation id (from the caller's header, or a new one) for its whole async scope. */
+/** Runs each HTTP request in the async scope of its id (set by the HTTP adapter from the caller's header, or new). */
 @Injectable()
 class CorrelationMiddleware implements NestMiddleware {
   use(req: Request, res: ServerResponse, next: () => void): void {
-    const header = req.headers[CORRELATION_HEADER];
-    const given = req.id !== undefined ? String(req.id) : Array.isArray(header) ? header[0] : header;
-    withCorrelationId(given, () => {
+    withCorrelationId(req.id === undefined ? undefined : String(req.id), () => {
       res.setHeader(CORRELATION_HEADER, currentCorrelationId() ?? '');
       next();
     });
@@ -39,13 +37,11 @@ export class LoggingModule implements NestModule {
               const correlationId = currentCorrelationId();
               return correlationId ? { correlationId } : {};
             },
-            genReqId: (req) => {
-              const header = req.headers[CORRELATION_HEADER];
-              return currentCorrelationId() ?? (Array.isArray(header) ? header[0] : header) ?? crypto.randomUUID();
-            },
+            genReqId: (req) => (req as Request).id ?? currentCorrelationId() ?? crypto.randomUUID(),
             redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["set-cookie"]'],
             autoLogging: {
-              ignore: (req) => /^\/(health|metrics)/.test(req.url ?? ''),
+              // The HTTP adapter's middleware layer rewrites `url`; `originalUrl` is what was asked.
+              ignore: (req) => /^\/(health|metrics)/.test((req as Request).originalUrl ?? req.url ?? ''),
             },
           },
         }),
