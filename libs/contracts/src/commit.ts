@@ -34,7 +34,7 @@ export const CommitMessage = z
     streamId: z.string().min(1),
     events: z.array(EventEnvelope).min(1),
   })
-  .refine((c) => c.events.every((e, i) => e.streamId === c.streamId && e.version === c.events[0]!.version + i), {
+  .refine((c) => c.events.every((e, i, all) => e.streamId === c.streamId && e.version === (all[0]?.version ?? 0) + i), {
     message: 'events must belong to the commit stream and carry consecutive versions',
   });
 export type CommitMessage = z.infer<typeof CommitMessage>;

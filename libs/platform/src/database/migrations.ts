@@ -15,7 +15,6 @@ export class FolderMigrationProvider implements MigrationProvider {
       .sort();
     return Object.fromEntries(
       files.map((file) => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const migration = require(join(this.folder, file)) as Migration;
         return [file.replace(/\.(ts|js)$/, ''), migration];
       }),

@@ -1,0 +1,42 @@
+import { AGGREGATE_ID_PATTERN, CommitMessage, type EventEnvelope, type StreamRef } from '@notebooks/contracts';
+import { randomUUID } from 'node:crypto';
+import type { NewCommit, StreamPosition } from './event-store';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Builds the commit message for `commit` on top of `after`: versions follow on, ids are new. */
+export function buildCommit(ref: StreamRef, commit: NewCommit, after: StreamPosition): CommitMessage {
+  const occurredAt = (commit.occurredAt ?? new Date()).toISOString();
+  const events: EventEnvelope[] = commit.events.map((event, index) => ({
+    id: randomUUID(),
+    streamId: ref.id,
+    version: after.version + index + 1,
+    type: event.type,
+    schemaVersion: commit.schemaVersions?.[event.type] ?? 1,
+    occurredAt,
+    actorId: commit.actorId,
+    correlationId: commit.correlationId ?? null,
+    causationId: commit.causationId ?? null,
+    data: event.data,
+  }));
+  return { commitId: randomUUID(), streamId: ref.id, events };
+}
+
+export function encodeCommit(commit: CommitMessage): Uint8Array {
+  return encoder.encode(JSON.stringify(commit));
+}
+
+/** Parses and validates a stored commit; throws on anything that is not one. */
+export function decodeCommit(payload: Uint8Array): CommitMessage {
+  return CommitMessage.parse(JSON.parse(decoder.decode(payload)));
+}
+
+export function lastVersion(commit: CommitMessage): number {
+  return commit.events[commit.events.length - 1]?.version ?? 0;
+}
+
+/** Aggregate ids become subject tokens, so anything else is refused before it reaches the log. */
+export function assertAggregateId(ref: StreamRef): void {
+  if (!AGGREGATE_ID_PATTERN.test(ref.id)) throw new TypeError(`invalid aggregate id ${JSON.stringify(ref.id)}`);
+}

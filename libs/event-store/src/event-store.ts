@@ -1,0 +1,130 @@
+import type { CommitMessage, DomainEvent, EventCategory, EventEnvelope, StreamRef } from '@notebooks/contracts';
+
+/** Where an aggregate's stream stood when a command was decided: the last commit's stream sequence and version. */
+export interface StreamPosition {
+  /** Stream sequence of the aggregate's last commit; 0 when it has none. */
+  sequence: number;
+  /** Number of events in the aggregate; 0 when it has none. */
+  version: number;
+}
+
+export const NO_STREAM: StreamPosition = Object.freeze({ sequence: 0, version: 0 });
+
+/** `StreamPosition`: append only if nobody appended since. `'any'`: append after whatever is there. */
+export type Expected = StreamPosition | 'any';
+
+/** A command's events and their metadata, written as one commit. */
+export interface NewCommit {
+  events: readonly DomainEvent[];
+  /** Schema version of each event type written now (defaults to 1). */
+  schemaVersions?: Readonly<Record<string, number>>;
+  actorId: string | null;
+  correlationId?: string | null;
+  causationId?: string | null;
+  /** When the command happened (the edge's clock); defaults to now. */
+  occurredAt?: Date;
+  /**
+   * The same key appends once: a retry, however late, gets the first append's result. Callers
+   * scope keys (e.g. by actor) — the store treats them as opaque.
+   */
+  idempotencyKey?: string;
+}
+
+export interface StoredCommit {
+  /** Stream sequence of this commit. */
+  sequence: number;
+  commit: CommitMessage;
+}
+
+export interface AppendResult {
+  ref: StreamRef;
+  sequence: number;
+  /** The stored events, with the versions they got. */
+  events: EventEnvelope[];
+  /** The aggregate's version after this commit. */
+  version: number;
+  /** True when this is an earlier append's result, returned for a repeated idempotency key. */
+  duplicate: boolean;
+}
+
+/** A commit delivered to a consumer. */
+export interface DeliveredCommit extends StoredCommit {
+  ref: StreamRef;
+  /** How many times this commit has been delivered (1 on first delivery). */
+  deliveryCount: number;
+}
+
+/** A message a consumer could not use: undecodable, or its handler kept failing. */
+export interface PoisonMessage {
+  category: EventCategory;
+  sequence: number;
+  subject: string;
+  aggregateId: string;
+  payload: Uint8Array;
+  error: string;
+  deliveryCount: number;
+}
+
+export interface ConsumerOptions {
+  category: EventCategory;
+  /** Durable name: consumers with the same name share the work and the position. */
+  name: string;
+  /** Handles commits in stream order within a batch; they are acknowledged once it resolves. */
+  handle(batch: DeliveredCommit[]): Promise<void>;
+  /**
+   * Called for a commit that cannot be decoded, or whose handling failed `maxDeliver` times. Once
+   * it resolves the commit is acknowledged; park it there, it is never dropped silently.
+   */
+  onPoison(message: PoisonMessage): Promise<void>;
+  batchSize?: number;
+  /** Unacknowledged commits come back after this long. */
+  ackWaitMs?: number;
+  maxDeliver?: number;
+  /** Start position for a new durable (default: the beginning). */
+  startSequence?: number;
+}
+
+export interface RunningConsumer {
+  /** Commits not yet delivered plus delivered but unacknowledged. */
+  lag(): Promise<{ pending: number; ackPending: number }>;
+  /** Stops fetching; waits for the batch in hand to finish. */
+  stop(): Promise<void>;
+}
+
+/** Append-only streams, one per aggregate, with optimistic concurrency and idempotent appends. */
+export interface EventStore {
+  /** Writes the events as one commit, or throws {@link ConcurrencyError} (nothing written). */
+  append(ref: StreamRef, commit: NewCommit, expected: Expected): Promise<AppendResult>;
+  /** The aggregate's commits in order, after `afterSequence`. */
+  read(ref: StreamRef, afterSequence?: number): AsyncIterable<StoredCommit>;
+  /** Where the aggregate's stream stands now. */
+  position(ref: StreamRef): Promise<StreamPosition>;
+  /** The result of an earlier append with this idempotency key, if any. */
+  findByIdempotencyKey(key: string): Promise<AppendResult | undefined>;
+  /** Runs a durable consumer over a category's commits until stopped. */
+  consume(options: ConsumerOptions): Promise<RunningConsumer>;
+}
+export const EventStore = Symbol('EventStore');
+
+/** The aggregate moved on since the command's expectation; `actual` is where it stands now. */
+export class ConcurrencyError extends Error {
+  constructor(
+    readonly ref: StreamRef,
+    readonly expectedVersion: number,
+    readonly actual: StreamPosition,
+  ) {
+    super(`${ref.category}/${ref.id} is at version ${actual.version}, expected ${expectedVersion}`);
+    this.name = 'ConcurrencyError';
+  }
+}
+
+/** A commit larger than the log accepts in one message. */
+export class CommitTooLargeError extends Error {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`commit of ${bytes} bytes exceeds the limit of ${limit} bytes`);
+    this.name = 'CommitTooLargeError';
+  }
+}

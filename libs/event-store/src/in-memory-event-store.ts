@@ -1,0 +1,165 @@
+import { aggregateSubject, type EventCategory, type StreamRef } from '@notebooks/contracts';
+import { assertAggregateId, buildCommit, decodeCommit, encodeCommit, lastVersion } from './commit-codec';
+import { CONSUMER_DEFAULTS, processBatch } from './consumer-batch';
+import {
+  CommitTooLargeError,
+  ConcurrencyError,
+  NO_STREAM,
+  type AppendResult,
+  type ConsumerOptions,
+  type EventStore,
+  type Expected,
+  type NewCommit,
+  type RunningConsumer,
+  type StoredCommit,
+  type StreamPosition,
+} from './event-store';
+
+interface StoredMessage {
+  sequence: number;
+  subject: string;
+  payload: Uint8Array;
+}
+
+interface DurableState {
+  acked: Set<number>;
+  /** Delivered, unacknowledged: when each may be delivered again, and how often it was. */
+  inFlight: Map<number, { redeliverAt: number; deliveries: number }>;
+  startSequence: number;
+}
+
+/** The event store in memory, with the JetStream adapter's semantics: for unit tests and tools. */
+export class InMemoryEventStore implements EventStore {
+  private readonly streams = new Map<EventCategory, StoredMessage[]>();
+  private readonly keys = new Map<string, { ref: StreamRef; sequence: number }>();
+  private readonly durables = new Map<string, DurableState>();
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly maxCommitBytes = 1024 * 1024 - 4096) {}
+
+  async append(ref: StreamRef, commit: NewCommit, expected: Expected): Promise<AppendResult> {
+    assertAggregateId(ref);
+    // No await before the write: the key check and the append are one step, as on the server.
+    const earlier = commit.idempotencyKey === undefined ? undefined : this.findByKeyNow(commit.idempotencyKey);
+    if (earlier) return earlier;
+    const actual = this.positionNow(ref);
+    const after = expected === 'any' ? actual : expected;
+    if (after.sequence !== actual.sequence) throw new ConcurrencyError(ref, after.version, actual);
+    const message = buildCommit(ref, commit, after);
+    const payload = encodeCommit(message);
+    if (payload.byteLength > this.maxCommitBytes) throw new CommitTooLargeError(payload.byteLength, this.maxCommitBytes);
+    const stream = this.stream(ref.category);
+    const sequence = (stream[stream.length - 1]?.sequence ?? 0) + 1;
+    stream.push({ sequence, subject: aggregateSubject('', ref), payload });
+    if (commit.idempotencyKey !== undefined) this.keys.set(commit.idempotencyKey, { ref, sequence });
+    for (const listener of this.listeners) listener();
+    return { ref, sequence, events: message.events, version: lastVersion(message), duplicate: false };
+  }
+
+  async *read(ref: StreamRef, afterSequence = 0): AsyncIterable<StoredCommit> {
+    assertAggregateId(ref);
+    const subject = aggregateSubject('', ref);
+    const snapshot = this.stream(ref.category).filter((m) => m.subject === subject && m.sequence > afterSequence);
+    for (const message of snapshot) yield { sequence: message.sequence, commit: decodeCommit(message.payload) };
+  }
+
+  async position(ref: StreamRef): Promise<StreamPosition> {
+    assertAggregateId(ref);
+    return this.positionNow(ref);
+  }
+
+  async findByIdempotencyKey(key: string): Promise<AppendResult | undefined> {
+    return this.findByKeyNow(key);
+  }
+
+  private findByKeyNow(key: string): AppendResult | undefined {
+    const record = this.keys.get(key);
+    if (!record) return undefined;
+    const stored = this.stream(record.ref.category).find((m) => m.sequence === record.sequence);
+    if (!stored) return undefined;
+    const commit = decodeCommit(stored.payload);
+    return { ref: record.ref, sequence: record.sequence, events: commit.events, version: lastVersion(commit), duplicate: true };
+  }
+
+  async consume(options: ConsumerOptions): Promise<RunningConsumer> {
+    const durableKey = `${options.category}/${options.name}`;
+    const durable = this.durables.get(durableKey) ?? {
+      acked: new Set<number>(),
+      inFlight: new Map(),
+      startSequence: options.startSequence ?? 1,
+    };
+    this.durables.set(durableKey, durable);
+    const batchSize = options.batchSize ?? CONSUMER_DEFAULTS.batchSize;
+    const ackWaitMs = options.ackWaitMs ?? CONSUMER_DEFAULTS.ackWaitMs;
+    const stream = this.stream(options.category);
+    let stopped = false;
+    let wake: (() => void) | undefined;
+    const listener = () => wake?.();
+    this.listeners.add(listener);
+
+    const due = (): StoredMessage[] => {
+      const now = Date.now();
+      return stream
+        .filter((m) => m.sequence >= durable.startSequence && !durable.acked.has(m.sequence))
+        .filter((m) => (durable.inFlight.get(m.sequence)?.redeliverAt ?? 0) <= now)
+        .slice(0, batchSize);
+    };
+
+    const work = (async () => {
+      while (!stopped) {
+        const batch = due();
+        if (batch.length === 0) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, 20);
+          });
+          wake = undefined;
+          continue;
+        }
+        const deliveries = batch.map((message) => {
+          const deliveries = (durable.inFlight.get(message.sequence)?.deliveries ?? 0) + 1;
+          durable.inFlight.set(message.sequence, { redeliverAt: Date.now() + ackWaitMs, deliveries });
+          return {
+            sequence: message.sequence,
+            subject: message.subject,
+            payload: message.payload,
+            deliveryCount: deliveries,
+            ack: () => {
+              durable.acked.add(message.sequence);
+              durable.inFlight.delete(message.sequence);
+            },
+            nak: (delayMs: number) => durable.inFlight.set(message.sequence, { redeliverAt: Date.now() + delayMs, deliveries }),
+          };
+        });
+        await processBatch(options, deliveries);
+      }
+    })();
+
+    return {
+      lag: async () => {
+        const open = stream.filter((m) => m.sequence >= durable.startSequence && !durable.acked.has(m.sequence));
+        const ackPending = open.filter((m) => durable.inFlight.has(m.sequence)).length;
+        return { pending: open.length - ackPending, ackPending };
+      },
+      stop: async () => {
+        stopped = true;
+        wake?.();
+        this.listeners.delete(listener);
+        await work;
+      },
+    };
+  }
+
+  private stream(category: EventCategory): StoredMessage[] {
+    let stream = this.streams.get(category);
+    if (!stream) this.streams.set(category, (stream = []));
+    return stream;
+  }
+
+  private positionNow(ref: StreamRef): StreamPosition {
+    const subject = aggregateSubject('', ref);
+    const stream = this.stream(ref.category);
+    const last = stream.findLast((message) => message.subject === subject);
+    return last ? { sequence: last.sequence, version: lastVersion(decodeCommit(last.payload)) } : NO_STREAM;
+  }
+}

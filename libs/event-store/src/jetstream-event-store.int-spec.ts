@@ -1,0 +1,109 @@
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { headers } from '@nats-io/transport-node';
+import { aggregateSubject, qualifyName, streamName, type StreamRef } from '@notebooks/contracts';
+import { createTestInfra, type TestInfra } from '@notebooks/testing';
+import { createHash, randomUUID } from 'node:crypto';
+import { NO_STREAM, type PoisonMessage, type StoredCommit } from './event-store';
+import { JetStreamEventStore } from './jetstream-event-store';
+import { eventStoreContract } from './testing/event-store.contract';
+
+eventStoreContract(JetStreamEventStore.name, async () => {
+  const infra = await createTestInfra();
+  const store = await JetStreamEventStore.create(await infra.connectNats(), { namespace: infra.namespace });
+  return { store, dispose: () => infra.dispose() };
+});
+
+describe(`${JetStreamEventStore.name} on the server`, () => {
+  let infra: TestInfra;
+  const commit = { events: [{ type: 'notebook.deleted', data: {} }], actorId: 'u1' };
+  const newRef = (): StreamRef => ({ category: 'notebooks', id: randomUUID() });
+  const count = async (iterable: AsyncIterable<StoredCommit>) => {
+    let n = 0;
+    for await (const _ of iterable) n++;
+    return n;
+  };
+
+  beforeAll(async () => {
+    infra = await createTestInfra();
+  });
+
+  afterAll(() => infra.dispose());
+
+  it('provisions file-backed streams with the configured limits, and provisioning again changes nothing', async () => {
+    const nc = await infra.connectNats();
+    await Promise.all([
+      JetStreamEventStore.create(nc, { namespace: infra.namespace, duplicateWindowMs: 60_000, maxCommitBytes: 500_000 }),
+      JetStreamEventStore.create(nc, { namespace: infra.namespace, duplicateWindowMs: 60_000, maxCommitBytes: 500_000 }),
+    ]);
+
+    const jsm = await jetstreamManager(nc);
+    for (const category of ['notebooks', 'users', 'executions'] as const) {
+      const { config, state } = await jsm.streams.info(streamName(infra.namespace, category));
+      expect(config).toMatchObject({ storage: StorageType.File, duplicate_window: 60_000 * 1e6, deny_delete: true });
+      expect(config.max_msg_size).toBeGreaterThanOrEqual(500_000);
+      expect(state.messages).toBe(0);
+    }
+  });
+
+  it('answers a retry after the duplicate window from the durable record, without a second commit', async () => {
+    const store = await JetStreamEventStore.create(await infra.connectNats(), { namespace: infra.namespace, duplicateWindowMs: 200 });
+    const ref = newRef();
+    const first = await store.append(ref, { ...commit, idempotencyKey: 'late-retry' }, NO_STREAM);
+    await new Promise((r) => setTimeout(r, 400));
+
+    const retry = await store.append(ref, { ...commit, idempotencyKey: 'late-retry' }, 'any');
+    expect(retry).toEqual({ ...first, duplicate: true });
+    expect(await count(store.read(ref))).toBe(1);
+  });
+
+  it('finds the commit of a writer that stopped between publishing and recording the key', async () => {
+    const nc = await infra.connectNats();
+    const store = await JetStreamEventStore.create(nc, { namespace: infra.namespace, duplicateWindowMs: 200 });
+    const ref = newRef();
+    const first = await store.append(ref, { ...commit, idempotencyKey: 'interrupted' }, NO_STREAM);
+    // Put the record back as the writer left it before its publish was acknowledged.
+    const hash = createHash('sha256').update('interrupted').digest('hex');
+    const kv = await new Kvm(nc).open(qualifyName(infra.namespace, 'IDEMPOTENCY'));
+    await kv.put(hash, JSON.stringify({ state: 'pending', ref, afterSequence: 0 }));
+    await new Promise((r) => setTimeout(r, 400));
+
+    const retry = await store.append(ref, { ...commit, idempotencyKey: 'interrupted' }, NO_STREAM);
+    expect(retry).toEqual({ ...first, duplicate: true });
+    expect((await kv.get(hash))?.json()).toEqual({ state: 'complete', ref, sequence: first.sequence });
+    expect(await count(store.read(ref))).toBe(1);
+
+    // A pending record whose commit never landed lets the append go ahead.
+    const other = newRef();
+    await kv.put(createHash('sha256').update('never-landed').digest('hex'), JSON.stringify({ state: 'pending', ref: other, afterSequence: 0 }));
+    const landed = await store.append(other, { ...commit, idempotencyKey: 'never-landed' }, NO_STREAM);
+    expect(landed).toMatchObject({ duplicate: false, version: 1 });
+  });
+
+  it('parks an undecodable message as poison instead of stopping the consumer', async () => {
+    const nc = await infra.connectNats();
+    const store = await JetStreamEventStore.create(nc, { namespace: infra.namespace });
+    const garbage = newRef();
+    const good = newRef();
+    const hdrs = headers();
+    await jetstream(nc).publish(aggregateSubject(infra.namespace, garbage), 'not json at all', { headers: hdrs });
+    await store.append(good, commit, NO_STREAM);
+    const parked: PoisonMessage[] = [];
+    const handled: string[] = [];
+    const consumer = await store.consume({
+      category: 'notebooks',
+      name: `garbage-${randomUUID().slice(0, 8)}`,
+      onPoison: async (message) => void parked.push(message),
+      handle: async (batch) => void handled.push(...batch.map((c) => c.ref.id)),
+    });
+    const deadline = Date.now() + 10_000;
+    while (!(parked.length && handled.includes(good.id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await consumer.stop();
+
+    expect(parked).toHaveLength(1);
+    expect(parked[0]).toMatchObject({ aggregateId: garbage.id, deliveryCount: 1 });
+    expect(parked[0]?.error).toMatch(/^undecodable commit/);
+    expect(new TextDecoder().decode(parked[0]?.payload)).toBe('not json at all');
+    expect(handled).toContain(good.id);
+  });
+});

@@ -1,0 +1,318 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/transport-node';
+import {
+  aggregateSubject,
+  categorySubjects,
+  EVENT_STREAMS,
+  qualifyName,
+  streamName,
+  type EventCategory,
+  type StreamRef,
+} from '@notebooks/contracts';
+import { createHash } from 'node:crypto';
+import { assertAggregateId, buildCommit, decodeCommit, encodeCommit, lastVersion } from './commit-codec';
+import { CONSUMER_DEFAULTS, processBatch, type Delivery } from './consumer-batch';
+import {
+  CommitTooLargeError,
+  ConcurrencyError,
+  NO_STREAM,
+  type AppendResult,
+  type ConsumerOptions,
+  type EventStore,
+  type Expected,
+  type NewCommit,
+  type RunningConsumer,
+  type StoredCommit,
+  type StreamPosition,
+} from './event-store';
+
+export interface JetStreamEventStoreOptions {
+  /** Isolates deployments sharing one NATS (see `qualifyName`). */
+  namespace?: string;
+  /** How long JetStream itself drops a repeated idempotency key; the durable record covers the rest. */
+  duplicateWindowMs?: number;
+  /** Largest commit accepted; must not exceed the server's max_payload (1 MiB by default). */
+  maxCommitBytes?: number;
+  /** Replicas of each stream (3 in production). */
+  replicas?: number;
+  /** How long idempotency keys are remembered. */
+  idempotencyTtlMs?: number;
+  /** Attempts of an `'any'` append that keeps meeting concurrent writers. */
+  maxAnyAttempts?: number;
+}
+
+const WRONG_LAST_SEQUENCE = 10071;
+const STREAM_NAME_IN_USE = 10058;
+const STREAM_NOT_FOUND = 10059;
+const CONSUMER_NAME_EXISTS = 10148;
+const NO_MESSAGE_FOUND = 10037;
+const MSG_ID_HEADER = 'Nats-Msg-Id';
+
+const DEFAULTS = {
+  namespace: '',
+  duplicateWindowMs: 10 * 60_000,
+  maxCommitBytes: 1024 * 1024 - 4096,
+  replicas: 1,
+  idempotencyTtlMs: 7 * 24 * 60 * 60_000,
+  maxAnyAttempts: 10,
+};
+
+type IdempotencyRecord =
+  | { state: 'pending'; ref: StreamRef; afterSequence: number }
+  | { state: 'complete'; ref: StreamRef; sequence: number };
+
+/**
+ * The event log on NATS JetStream: one stream per category (file storage), one subject per
+ * aggregate, one message per commit, `Nats-Expected-Last-Subject-Sequence` for optimistic
+ * concurrency, `Nats-Msg-Id` plus a KV record for idempotency beyond the duplicate window.
+ */
+export class JetStreamEventStore implements EventStore {
+  private constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly idempotency: KV,
+    private readonly options: typeof DEFAULTS,
+  ) {}
+
+  /** Connects and provisions the streams and the idempotency bucket (safe to run from several replicas at once). */
+  static async create(connection: NatsConnection, options: JetStreamEventStoreOptions = {}): Promise<JetStreamEventStore> {
+    const settings = { ...DEFAULTS, ...options };
+    const jsm = await jetstreamManager(connection);
+    for (const category of Object.keys(EVENT_STREAMS) as EventCategory[]) {
+      await ensureStream(jsm, {
+        name: streamName(settings.namespace, category),
+        subjects: [categorySubjects(settings.namespace, category)],
+        storage: StorageType.File,
+        retention: RetentionPolicy.Limits,
+        discard: DiscardPolicy.Old,
+        max_msg_size: settings.maxCommitBytes + 4096,
+        duplicate_window: nanos(settings.duplicateWindowMs),
+        num_replicas: settings.replicas,
+        allow_direct: true,
+        deny_delete: true,
+      });
+    }
+    const idempotency = await new Kvm(connection).create(qualifyName(settings.namespace, 'IDEMPOTENCY'), {
+      history: 1,
+      ttl: settings.idempotencyTtlMs,
+      storage: StorageType.File,
+      replicas: settings.replicas,
+    });
+    return new JetStreamEventStore(jetstream(connection), jsm, idempotency, settings);
+  }
+
+  async append(ref: StreamRef, commit: NewCommit, expected: Expected): Promise<AppendResult> {
+    assertAggregateId(ref);
+    const key = commit.idempotencyKey === undefined ? undefined : idempotencyHash(commit.idempotencyKey);
+    if (key) {
+      const earlier = await this.findByHash(key);
+      if (earlier) return earlier;
+    }
+    let position = expected === 'any' ? await this.position(ref) : expected;
+    for (let attempt = 1; ; attempt++) {
+      const message = buildCommit(ref, commit, position);
+      const payload = encodeCommit(message);
+      if (payload.byteLength > this.options.maxCommitBytes) {
+        throw new CommitTooLargeError(payload.byteLength, this.options.maxCommitBytes);
+      }
+      if (key) await this.putRecord(key, { state: 'pending', ref, afterSequence: position.sequence });
+      try {
+        const headers = natsHeaders();
+        if (key) headers.set(MSG_ID_HEADER, key);
+        const ack = await this.js.publish(aggregateSubject(this.options.namespace, ref), payload, {
+          headers,
+          expect: { lastSubjectSequence: position.sequence },
+        });
+        if (key) await this.putRecord(key, { state: 'complete', ref, sequence: ack.seq });
+        if (ack.duplicate) return { ...(await this.resultAt(ref, ack.seq)), duplicate: true };
+        return { ref, sequence: ack.seq, events: message.events, version: lastVersion(message), duplicate: false };
+      } catch (error) {
+        if (!(error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE)) throw error;
+        // A concurrent append with the same key may have won: then its result is ours.
+        const earlier = key ? await this.findByHash(key) : undefined;
+        if (earlier) return earlier;
+        const actual = await this.position(ref);
+        if (expected !== 'any' || attempt >= this.options.maxAnyAttempts) throw new ConcurrencyError(ref, position.version, actual);
+        position = actual;
+      }
+    }
+  }
+
+  async *read(ref: StreamRef, afterSequence = 0): AsyncIterable<StoredCommit> {
+    for await (const message of this.readMessages(ref, afterSequence)) {
+      yield { sequence: message.seq, commit: decodeCommit(message.data) };
+    }
+  }
+
+  async position(ref: StreamRef): Promise<StreamPosition> {
+    assertAggregateId(ref);
+    try {
+      const last = await this.jsm.streams.getMessage(streamName(this.options.namespace, ref.category), {
+        last_by_subj: aggregateSubject(this.options.namespace, ref),
+      });
+      return last ? { sequence: last.seq, version: lastVersion(decodeCommit(last.data)) } : NO_STREAM;
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === NO_MESSAGE_FOUND) return NO_STREAM;
+      throw error;
+    }
+  }
+
+  findByIdempotencyKey(key: string): Promise<AppendResult | undefined> {
+    return this.findByHash(idempotencyHash(key));
+  }
+
+  async consume(options: ConsumerOptions): Promise<RunningConsumer> {
+    const stream = streamName(this.options.namespace, options.category);
+    const durable = qualifyName(this.options.namespace, options.name);
+    const batchSize = options.batchSize ?? CONSUMER_DEFAULTS.batchSize;
+    const ackWait = nanos(options.ackWaitMs ?? CONSUMER_DEFAULTS.ackWaitMs);
+    try {
+      await this.jsm.consumers.add(stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: ackWait,
+        max_deliver: -1,
+        max_ack_pending: batchSize * 4,
+        filter_subject: categorySubjects(this.options.namespace, options.category),
+        ...(options.startSequence
+          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: options.startSequence }
+          : { deliver_policy: DeliverPolicy.All }),
+      });
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === CONSUMER_NAME_EXISTS)) throw error;
+      await this.jsm.consumers.update(stream, durable, { ack_wait: ackWait, max_ack_pending: batchSize * 4 });
+    }
+    const consumer = await this.js.consumers.get(stream, durable);
+    const messages: ConsumerMessages = await consumer.consume({ max_messages: batchSize * 2 });
+    const buffer: JsMsg[] = [];
+    let wakeWorker: (() => void) | undefined;
+    let wakePump: (() => void) | undefined;
+    let stopped = false;
+
+    // The pump stops pulling while a batch's worth waits, so a stuck handler holds little back.
+    const pump = (async () => {
+      for await (const message of messages) {
+        buffer.push(message);
+        wakeWorker?.();
+        while (buffer.length >= batchSize && !stopped) await new Promise<void>((resolve) => (wakePump = resolve));
+      }
+      stopped = true;
+      wakeWorker?.();
+    })();
+
+    const work = (async () => {
+      while (!stopped) {
+        if (buffer.length === 0) {
+          await new Promise<void>((resolve) => (wakeWorker = resolve));
+          continue;
+        }
+        const batch = buffer.splice(0, batchSize);
+        wakePump?.();
+        await processBatch(options, batch.map(toDelivery));
+      }
+    })();
+
+    return {
+      lag: async () => {
+        const info = await consumer.info();
+        return { pending: info.num_pending, ackPending: info.num_ack_pending };
+      },
+      stop: async () => {
+        stopped = true;
+        wakeWorker?.();
+        wakePump?.();
+        await messages.close().catch(() => undefined);
+        await Promise.allSettled([pump, work]);
+        for (const message of buffer.splice(0)) message.nak();
+      },
+    };
+  }
+
+  private async findByHash(key: string): Promise<AppendResult | undefined> {
+    const entry = await this.idempotency.get(key);
+    if (!entry || entry.operation !== 'PUT') return undefined;
+    const record = entry.json<IdempotencyRecord>();
+    if (record.state === 'complete') return { ...(await this.resultAt(record.ref, record.sequence)), duplicate: true };
+    // An append that was under way when its writer stopped: it landed if its commit carries the key.
+    for await (const message of this.readMessages(record.ref, record.afterSequence)) {
+      if (message.headers?.get(MSG_ID_HEADER) === key) {
+        await this.putRecord(key, { state: 'complete', ref: record.ref, sequence: message.seq });
+        return { ...(await this.resultAt(record.ref, message.seq)), duplicate: true };
+      }
+    }
+    return undefined;
+  }
+
+  /** The aggregate's messages after `afterSequence`, up to its last one when the read began. */
+  private async *readMessages(ref: StreamRef, afterSequence: number): AsyncIterable<JsMsg> {
+    assertAggregateId(ref);
+    const last = await this.position(ref);
+    if (last.sequence <= afterSequence) return;
+    const consumer = await this.js.consumers.get(streamName(this.options.namespace, ref.category), {
+      filter_subjects: aggregateSubject(this.options.namespace, ref),
+      ...(afterSequence > 0
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSequence + 1 }
+        : { deliver_policy: DeliverPolicy.All }),
+    });
+    const messages = await consumer.consume({ max_messages: 256 });
+    try {
+      for await (const message of messages) {
+        yield message;
+        if (message.seq >= last.sequence) break;
+      }
+    } finally {
+      await messages.close().catch(() => undefined);
+    }
+  }
+
+  private async resultAt(ref: StreamRef, sequence: number): Promise<AppendResult> {
+    const stored = await this.jsm.streams.getMessage(streamName(this.options.namespace, ref.category), { seq: sequence });
+    if (!stored) throw new Error(`commit at sequence ${sequence} of ${ref.category} is missing`);
+    const commit = decodeCommit(stored.data);
+    return { ref, sequence, events: commit.events, version: lastVersion(commit), duplicate: true };
+  }
+
+  private async putRecord(key: string, record: IdempotencyRecord): Promise<void> {
+    await this.idempotency.put(key, JSON.stringify(record));
+  }
+}
+
+function toDelivery(message: JsMsg): Delivery {
+  return {
+    sequence: message.seq,
+    subject: message.subject,
+    payload: message.data,
+    deliveryCount: message.info.deliveryCount,
+    ack: () => message.ack(),
+    nak: (delayMs) => message.nak(delayMs),
+  };
+}
+
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.add(config);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && (error.code === STREAM_NAME_IN_USE || error.code === STREAM_NOT_FOUND))) throw error;
+    const { config: current } = await jsm.streams.info(config.name);
+    await jsm.streams.update(config.name, { ...current, ...config });
+  }
+}
+
+function idempotencyHash(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}

@@ -1,0 +1,267 @@
+import type { DomainEvent, StreamRef } from '@notebooks/contracts';
+import { randomUUID } from 'node:crypto';
+import {
+  CommitTooLargeError,
+  ConcurrencyError,
+  NO_STREAM,
+  type DeliveredCommit,
+  type EventStore,
+  type NewCommit,
+  type PoisonMessage,
+  type RunningConsumer,
+  type StoredCommit,
+} from '../event-store';
+
+export interface ContractSubject {
+  store: EventStore;
+  dispose(): Promise<void>;
+}
+
+const event = (n: number): DomainEvent => ({ type: 'cell.updated', data: { cellId: 'c', value: `v${n}` } });
+const commitOf = (...events: DomainEvent[]): NewCommit => ({ events, actorId: 'user-1', correlationId: 'corr-1' });
+const newRef = (): StreamRef => ({ category: 'notebooks', id: randomUUID() });
+
+async function collect(iterable: AsyncIterable<StoredCommit>): Promise<StoredCommit[]> {
+  const all: StoredCommit[] = [];
+  for await (const item of iterable) all.push(item);
+  return all;
+}
+
+async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The behaviour every `EventStore` adapter must have; run by each adapter's spec. */
+export function eventStoreContract(name: string, create: () => Promise<ContractSubject>): void {
+  describe(`${name} (EventStore contract)`, () => {
+    let subject: ContractSubject;
+    let store: EventStore;
+    const consumers: RunningConsumer[] = [];
+
+    beforeAll(async () => {
+      subject = await create();
+      store = subject.store;
+    });
+
+    afterAll(async () => {
+      await Promise.all(consumers.map((c) => c.stop()));
+      await subject.dispose();
+    });
+
+    describe('append and read', () => {
+      it('writes a command\'s events as one commit with consecutive versions and the envelope metadata', async () => {
+        const ref = newRef();
+        const result = await store.append(ref, { ...commitOf(event(1), event(2)), occurredAt: new Date('2026-01-02T03:04:05Z') }, NO_STREAM);
+
+        expect(result).toMatchObject({ ref, version: 2, duplicate: false });
+        expect(result.events.map((e) => e.version)).toEqual([1, 2]);
+        const [stored] = await collect(store.read(ref));
+        expect(stored?.sequence).toBe(result.sequence);
+        expect(stored?.commit.events[1]).toMatchObject({
+          streamId: ref.id,
+          version: 2,
+          type: 'cell.updated',
+          schemaVersion: 1,
+          occurredAt: '2026-01-02T03:04:05.000Z',
+          actorId: 'user-1',
+          correlationId: 'corr-1',
+          data: { cellId: 'c', value: 'v2' },
+        });
+        expect(await store.position(ref)).toEqual({ sequence: result.sequence, version: 2 });
+      });
+
+      it('reads an aggregate\'s commits in order, optionally after a sequence, and nothing of other aggregates', async () => {
+        const ref = newRef();
+        const other = newRef();
+        let position = NO_STREAM;
+        const sequences: number[] = [];
+        for (let i = 1; i <= 5; i++) {
+          const r = await store.append(ref, commitOf(event(i)), position);
+          await store.append(other, commitOf(event(i)), 'any');
+          position = { sequence: r.sequence, version: r.version };
+          sequences.push(r.sequence);
+        }
+
+        const all = await collect(store.read(ref));
+        expect(all.map((c) => c.sequence)).toEqual(sequences);
+        expect(all.map((c) => c.commit.events[0]?.version)).toEqual([1, 2, 3, 4, 5]);
+        expect(all.every((c) => c.commit.streamId === ref.id)).toBe(true);
+        expect((await collect(store.read(ref, sequences[2]))).map((c) => c.sequence)).toEqual(sequences.slice(3));
+        expect(await collect(store.read(ref, sequences[4]))).toEqual([]);
+        expect(await collect(store.read(newRef()))).toEqual([]);
+      });
+
+      it('rejects a stale expectation with the current version and writes nothing', async () => {
+        const ref = newRef();
+        const first = await store.append(ref, commitOf(event(1)), NO_STREAM);
+        await store.append(ref, commitOf(event(2)), { sequence: first.sequence, version: 1 });
+
+        const stale = store.append(ref, commitOf(event(3)), { sequence: first.sequence, version: 1 });
+        await expect(stale).rejects.toBeInstanceOf(ConcurrencyError);
+        await expect(stale).rejects.toMatchObject({ actual: { version: 2 }, expectedVersion: 1 });
+        await expect(store.append(ref, commitOf(event(3)), NO_STREAM)).rejects.toMatchObject({ actual: { version: 2 } });
+        expect(await collect(store.read(ref))).toHaveLength(2);
+      });
+
+      it('lets exactly one of two concurrent appends with the same expectation win', async () => {
+        const ref = newRef();
+        const results = await Promise.allSettled([
+          store.append(ref, commitOf(event(1)), NO_STREAM),
+          store.append(ref, commitOf(event(2)), NO_STREAM),
+        ]);
+
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        const failure = results.find((r) => r.status === 'rejected');
+        expect(failure?.status === 'rejected' && failure.reason).toBeInstanceOf(ConcurrencyError);
+        expect(await collect(store.read(ref))).toHaveLength(1);
+      });
+
+      it('appends after whatever is there with "any", even against concurrent writers', async () => {
+        const ref = newRef();
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.append(ref, commitOf(event(i)), 'any')));
+
+        expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+        const versions = (await collect(store.read(ref))).map((c) => c.commit.events[0]?.version);
+        expect(versions).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      });
+
+      it('stores 50 concurrent appends of one idempotency key once, and each gets that commit', async () => {
+        const ref = newRef();
+        const key = `key-${randomUUID()}`;
+        const results = await Promise.all(
+          Array.from({ length: 50 }, () => store.append(ref, { ...commitOf(event(1)), idempotencyKey: key }, NO_STREAM)),
+        );
+
+        expect(await collect(store.read(ref))).toHaveLength(1);
+        expect(new Set(results.map((r) => r.sequence)).size).toBe(1);
+        expect(new Set(results.map((r) => r.events[0]?.id)).size).toBe(1);
+        expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+      });
+
+      it('answers a late retry of an idempotency key with the first result, whatever it expects now', async () => {
+        const ref = newRef();
+        const key = `key-${randomUUID()}`;
+        const first = await store.append(ref, { ...commitOf(event(1)), idempotencyKey: key }, NO_STREAM);
+        await store.append(ref, commitOf(event(2)), 'any');
+
+        const retry = await store.append(ref, { ...commitOf(event(1)), idempotencyKey: key }, NO_STREAM);
+        expect(retry).toEqual({ ...first, duplicate: true });
+        expect(await store.findByIdempotencyKey(key)).toEqual({ ...first, duplicate: true });
+        expect(await store.findByIdempotencyKey(`never-${randomUUID()}`)).toBeUndefined();
+        expect(await collect(store.read(ref))).toHaveLength(2);
+      });
+
+      it('refuses a commit larger than the log accepts, and an aggregate id that is not a subject token', async () => {
+        const ref = newRef();
+        const huge: DomainEvent = { type: 'cell.updated', data: { value: 'x'.repeat(2 * 1024 * 1024) } };
+        await expect(store.append(ref, commitOf(huge), NO_STREAM)).rejects.toBeInstanceOf(CommitTooLargeError);
+        await expect(store.append({ category: 'notebooks', id: 'a.b' }, commitOf(event(1)), NO_STREAM)).rejects.toThrow(
+          'invalid aggregate id',
+        );
+        expect(await store.position(ref)).toEqual(NO_STREAM);
+      });
+    });
+
+    describe('consumers', () => {
+      const noPoison = async (message: PoisonMessage) => {
+        throw new Error(`unexpected poison: ${message.error}`);
+      };
+
+      it('delivers every commit of a category in order, and a restarted durable resumes after what it acknowledged', async () => {
+        const name = `projector-${randomUUID().slice(0, 8)}`;
+        const category = 'users' as const;
+        const ref: StreamRef = { category, id: randomUUID() };
+        for (let i = 1; i <= 6; i++) await store.append(ref, commitOf(event(i)), 'any');
+        const seen: DeliveredCommit[] = [];
+        const first = await store.consume({ category, name, batchSize: 4, handle: async (b) => void seen.push(...b), onPoison: noPoison });
+        consumers.push(first);
+        await eventually(() => seen.filter((c) => c.ref.id === ref.id).length === 6);
+        await first.stop();
+
+        const mine = seen.filter((c) => c.ref.id === ref.id);
+        expect(mine.map((c) => c.commit.events[0]?.version)).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(mine.every((c) => c.deliveryCount === 1 && c.ref.category === category)).toBe(true);
+
+        await store.append(ref, commitOf(event(7)), 'any');
+        const later: DeliveredCommit[] = [];
+        const second = await store.consume({ category, name, handle: async (b) => void later.push(...b), onPoison: noPoison });
+        consumers.push(second);
+        await eventually(() => later.some((c) => c.ref.id === ref.id));
+        await eventually(async () => (await second.lag()).pending === 0 && (await second.lag()).ackPending === 0);
+        expect(later.filter((c) => c.ref.id === ref.id).map((c) => c.commit.events[0]?.version)).toEqual([7]);
+      });
+
+      it('redelivers what a consumer that crashed mid-batch did not acknowledge', async () => {
+        const name = `crashy-${randomUUID().slice(0, 8)}`;
+        const category = 'executions' as const;
+        const ref: StreamRef = { category, id: randomUUID() };
+        for (let i = 1; i <= 4; i++) await store.append(ref, commitOf(event(i)), 'any');
+        let release!: () => void;
+        const hang = new Promise<void>((resolve) => (release = resolve));
+        const firstRun: number[] = [];
+        const crashed = await store.consume({
+          category,
+          name,
+          batchSize: 2,
+          ackWaitMs: 1_000,
+          onPoison: noPoison,
+          handle: async (batch) => {
+            const mine = batch.filter((c) => c.ref.id === ref.id).map((c) => c.commit.events[0]?.version ?? 0);
+            firstRun.push(...mine);
+            if (mine.includes(3)) await hang; // the process "dies" while handling its second batch
+          },
+        });
+        consumers.push(crashed);
+        await eventually(() => firstRun.includes(3));
+
+        const secondRun: DeliveredCommit[] = [];
+        const replacement = await store.consume({
+          category,
+          name,
+          ackWaitMs: 1_000,
+          onPoison: noPoison,
+          handle: async (batch) => void secondRun.push(...batch.filter((c) => c.ref.id === ref.id)),
+        });
+        consumers.push(replacement);
+        await eventually(() => secondRun.length >= 2, 30_000);
+        release();
+
+        expect(secondRun.map((c) => c.commit.events[0]?.version)).toEqual([3, 4]);
+        expect(secondRun[0]?.deliveryCount).toBeGreaterThan(1);
+      });
+
+      it('parks a commit whose handling keeps failing, acknowledges it, and keeps going', async () => {
+        const name = `poisoned-${randomUUID().slice(0, 8)}`;
+        const category = 'notebooks' as const;
+        const bad: StreamRef = { category, id: randomUUID() };
+        const good: StreamRef = { category, id: randomUUID() };
+        await store.append(bad, commitOf(event(1)), NO_STREAM);
+        await store.append(good, commitOf(event(1)), NO_STREAM);
+        const parked: PoisonMessage[] = [];
+        const handled: string[] = [];
+        const consumer = await store.consume({
+          category,
+          name,
+          maxDeliver: 3,
+          onPoison: async (message) => void parked.push(message),
+          handle: async (batch) => {
+            if (batch.some((c) => c.ref.id === bad.id)) throw new Error('cannot project this');
+            handled.push(...batch.map((c) => c.ref.id));
+          },
+        });
+        consumers.push(consumer);
+        await eventually(() => parked.length === 1 && handled.includes(good.id));
+        await eventually(async () => (await consumer.lag()).ackPending === 0);
+
+        expect(parked[0]).toMatchObject({ category, aggregateId: bad.id, deliveryCount: 3 });
+        expect(parked[0]?.error).toContain('cannot project this');
+        expect(JSON.parse(new TextDecoder().decode(parked[0]?.payload)).streamId).toBe(bad.id);
+        expect(handled).not.toContain(bad.id);
+      });
+    });
+  });
+}
