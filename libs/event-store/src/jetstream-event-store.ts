@@ -14,7 +14,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import {
   aggregateSubject,
   categorySubjects,
@@ -132,10 +132,8 @@ export class JetStreamEventStore implements EventStore {
       }
       if (key) await this.putRecord(key, { state: 'pending', ref, afterSequence: position.sequence });
       try {
-        const headers = natsHeaders();
-        if (key) headers.set(MSG_ID_HEADER, key);
         const ack = await this.js.publish(aggregateSubject(this.options.namespace, ref), payload, {
-          headers,
+          ...(key ? { msgID: key } : {}),
           expect: { lastSubjectSequence: position.sequence },
         });
         if (key) await this.putRecord(key, { state: 'complete', ref, sequence: ack.seq });
