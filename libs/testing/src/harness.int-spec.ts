@@ -1,9 +1,5 @@
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
-import { migrateToLatest } from '@notebooks/platform';
-import { Kysely, sql } from 'kysely';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { Kysely, Migrator, sql } from 'kysely';
 import { createTestInfra, type TestInfra } from './test-infra';
 
 describe('test harness', () => {
@@ -30,26 +26,28 @@ describe('test harness', () => {
   });
 
   it('talks to a real Postgres: a migration is applied, a row written and read back', async () => {
-    const folder = mkdtempSync(join(tmpdir(), 'migrations-'));
-    writeFileSync(
-      join(folder, '2026-01-01T00-00-00-greetings.js'),
-      `exports.up = async (db) => {
-         await db.schema.createSchema('harness').ifNotExists().execute();
-         await db.schema.withSchema('harness').createTable('greetings').addColumn('text', 'text').execute();
-       };`,
-    );
     const db = infra.database<{ 'harness.greetings': { text: string } }>();
-    try {
-      const applied = await migrateToLatest(db as Kysely<unknown>, 'harness', folder);
-      await db.insertInto('harness.greetings').values({ text: 'hello' }).execute();
+    const migrator = new Migrator({
+      db: db as Kysely<unknown>,
+      migrationTableSchema: 'harness',
+      provider: {
+        getMigrations: async () => ({
+          '2026-01-01T00-00-00-greetings': {
+            up: async (m: Kysely<unknown>) => {
+              await m.schema.withSchema('harness').createTable('greetings').addColumn('text', 'text').execute();
+            },
+          },
+        }),
+      },
+    });
 
-      expect(applied).toEqual(['2026-01-01T00-00-00-greetings']);
-      expect(await db.selectFrom('harness.greetings').select('text').execute()).toEqual([{ text: 'hello' }]);
-      expect(await migrateToLatest(db as Kysely<unknown>, 'harness', folder)).toEqual([]);
-      const { rows } = await sql<{ db: string }>`select current_database() as db`.execute(db);
-      expect(rows[0]?.db).toBe(infra.namespace);
-    } finally {
-      rmSync(folder, { recursive: true, force: true });
-    }
+    const { results, error } = await migrator.migrateToLatest();
+    await db.insertInto('harness.greetings').values({ text: 'hello' }).execute();
+
+    expect(error).toBeUndefined();
+    expect(results?.map((r) => [r.migrationName, r.status])).toEqual([['2026-01-01T00-00-00-greetings', 'Success']]);
+    expect(await db.selectFrom('harness.greetings').select('text').execute()).toEqual([{ text: 'hello' }]);
+    const { rows } = await sql<{ db: string }>`select current_database() as db`.execute(db);
+    expect(rows[0]?.db).toBe(infra.namespace);
   });
 });

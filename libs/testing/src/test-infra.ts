@@ -41,6 +41,7 @@ export async function createTestInfra(): Promise<TestInfra> {
   const adminUrl = requiredEnv('DATABASE_URL');
   const namespace = `t${randomBytes(5).toString('hex')}`;
   const admin = new Pool({ connectionString: adminUrl, max: 1 });
+  admin.on('error', () => undefined);
   await admin.query(`CREATE DATABASE "${namespace}" TEMPLATE template0`);
   const databaseUrl = withDatabase(adminUrl, namespace);
 
@@ -57,7 +58,9 @@ export async function createTestInfra(): Promise<TestInfra> {
       return connection;
     },
     database<DB>() {
-      const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: databaseUrl, max: 5 }) }) });
+      const pool = new Pool({ connectionString: databaseUrl, max: 5 });
+      pool.on('error', () => undefined); // connections are cut when the database is dropped
+      const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
       databases.push(db as Kysely<unknown>);
       return db;
     },

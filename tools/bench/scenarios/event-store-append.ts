@@ -21,15 +21,18 @@ export async function eventStoreAppend(context: BenchContext): Promise<ScenarioR
 
   try {
     for (const concurrency of context.concurrencies) {
-      const refs = Array.from({ length: concurrency }, () => ({ category: 'notebooks' as const, id: randomUUID() }));
-      const positions: StreamPosition[] = refs.map(() => NO_STREAM);
+      const workers = Array.from({ length: concurrency }, () => ({
+        ref: { category: 'notebooks' as const, id: randomUUID() },
+        position: NO_STREAM as StreamPosition,
+      }));
       const sample = await store.append({ category: 'notebooks', id: randomUUID() }, { events: [event], actorId: 'bench' }, NO_STREAM);
       const payload = new TextEncoder().encode(JSON.stringify({ commitId: randomUUID(), streamId: sample.ref.id, events: sample.events }));
 
-      const storeRun = await measure(concurrency, context.limits, async (worker) => {
-        const ref = refs[worker]!;
-        const result = await store.append(ref, { events: [event], actorId: 'bench' }, positions[worker]!);
-        positions[worker] = { sequence: result.sequence, version: result.version };
+      const storeRun = await measure(concurrency, context.limits, async (index) => {
+        const worker = workers[index];
+        if (!worker) return;
+        const result = await store.append(worker.ref, { events: [event], actorId: 'bench' }, worker.position);
+        worker.position = { sequence: result.sequence, version: result.version };
       });
       const rawRun = await measure(concurrency, context.limits, (worker) =>
         js.publish(aggregateSubject(namespace, { category: 'notebooks', id: `raw${worker}` }), payload),

@@ -23,6 +23,10 @@ export function createDatabase(options: Pick<DatabaseOptions, 'url' | 'poolMax' 
     application_name: options.applicationName,
     connectionTimeoutMillis: 5_000,
   });
+  // An idle connection the server closes (restart, failover) is dropped and replaced; without a
+  // listener the pool's 'error' event would end the process.
+  const logger = new Logger('Database');
+  pool.on('error', (error) => logger.warn(`idle Postgres connection lost: ${error.message}`));
   return new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
 }
 
