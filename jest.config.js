@@ -14,6 +14,7 @@ module.exports = {
     '<rootDir>/libs/event-store',
     '<rootDir>/libs/notebook/domain',
     '<rootDir>/libs/platform',
+    '<rootDir>/libs/projector',
     '<rootDir>/libs/testing',
     '<rootDir>/libs/user/domain',
     '<rootDir>/tools',

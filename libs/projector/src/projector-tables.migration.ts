@@ -1,11 +1,14 @@
 import { Kysely, sql } from 'kysely';
 
-// Where this service's consumers keep their position in each stream (written in the same
-// transaction as the rows they produce) and the events they could not apply.
-export async function up(db: Kysely<any>): Promise<void> {
-  const schema = db.schema.withSchema('read');
-  await db.schema.createSchema('read').ifNotExists().execute();
-  await schema
+/**
+ * The tables every service that projects the event log keeps in its own schema: each consumer's
+ * position per stream (written in the same transaction as the rows it produces) and the commits it
+ * could not apply. Frozen like any migration: a change is a new `…V2` function.
+ */
+export async function createProjectorTablesV1(db: Kysely<any>, schema: string): Promise<void> {
+  const tables = db.schema.withSchema(schema);
+  await db.schema.createSchema(schema).ifNotExists().execute();
+  await tables
     .createTable('checkpoints')
     .addColumn('projection', 'text', (c) => c.notNull())
     .addColumn('stream', 'text', (c) => c.notNull())
@@ -13,7 +16,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addPrimaryKeyConstraint('checkpoints_pkey', ['projection', 'stream'])
     .execute();
-  await schema
+  await tables
     .createTable('dead_letters')
     .addColumn('id', 'bigint', (c) => c.generatedAlwaysAsIdentity().primaryKey())
     .addColumn('projection', 'text', (c) => c.notNull())
@@ -27,14 +30,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('parked_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addUniqueConstraint('dead_letters_projection_stream_sequence_key', ['projection', 'stream', 'sequence'])
     .execute();
-  await schema
-    .createIndex('dead_letters_aggregate_idx')
-    .on('dead_letters')
-    .columns(['projection', 'aggregate_id'])
-    .execute();
+  await tables.createIndex('dead_letters_aggregate_idx').on('dead_letters').columns(['projection', 'aggregate_id']).execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
-  await db.schema.withSchema('read').dropTable('dead_letters').ifExists().execute();
-  await db.schema.withSchema('read').dropTable('checkpoints').ifExists().execute();
+export async function dropProjectorTablesV1(db: Kysely<any>, schema: string): Promise<void> {
+  await db.schema.withSchema(schema).dropTable('dead_letters').ifExists().execute();
+  await db.schema.withSchema(schema).dropTable('checkpoints').ifExists().execute();
 }
