@@ -1,7 +1,7 @@
 import { transformFile, type Options } from '@swc/core';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { WORKSPACE_ROOT } from './services';
+import { WORKSPACE_ROOT } from '@notebooks/testing';
 
 /**
  * `npm run build`: compiles every app and lib (sources and migrations, not specs) into `dist/`

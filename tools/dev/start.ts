@@ -1,8 +1,7 @@
-import { freePort } from '@notebooks/testing';
 import { join } from 'node:path';
 import { provideInfrastructure, type Infrastructure } from './infrastructure';
 import { formatLogLine } from './log-format';
-import { SERVICES, ServiceProcess, WORKSPACE_ROOT, type ServiceName } from './services';
+import { freePort, SERVICES, ServiceProcess, WORKSPACE_ROOT, type ServiceName } from '@notebooks/testing';
 
 /**
  * `npm start`: the whole platform on this machine. Starts NATS (JetStream) and Postgres unless

@@ -1,23 +1,35 @@
 import { Module } from '@nestjs/common';
 import { platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
+import { z } from 'zod';
+import { AuthModule } from './auth/auth.module';
+import { GraphqlModule } from './graphql/graphql.module';
 
-export const GatewayEnv = platformEnv(4000);
-export type GatewayConfig = ReturnType<typeof GatewayEnv.parse>;
+export const gatewayEnv = platformEnv(4000).extend({
+  /** Must match auth-service's: tokens from any other issuer or for any other audience are refused. */
+  JWT_ISSUER: z.string().trim().min(1).default('notebooks-auth'),
+  JWT_AUDIENCE: z.string().trim().min(1).default('notebooks-api'),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5_000),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).default(15),
+});
+export type GatewayConfig = z.infer<typeof gatewayEnv>;
+
+/** Requests larger than this are refused with 413 before anything parses them. */
+export const GATEWAY_BODY_LIMIT_BYTES = 1024 * 1024;
 
 @Module({})
 export class GatewayModule {}
 
 export const gatewayService: ServiceDefinition<GatewayConfig> = {
   name: 'gateway',
-  env: GatewayEnv,
+  env: gatewayEnv,
+  bodyLimitBytes: GATEWAY_BODY_LIMIT_BYTES,
   module: (config) => ({
     module: GatewayModule,
     imports: [
-      PlatformModule.forRoot({
-        service: 'gateway',
-        config,
-        database: 'read-only',
-      }),
+      PlatformModule.forRoot({ service: 'gateway', config, database: 'read-only' }),
+      AuthModule.forRoot(config),
+      GraphqlModule.forRoot(config),
     ],
   }),
 };

@@ -8,3 +8,4 @@ export * from './user-events';
 export * from './event-registry';
 export * from './notebook-commands';
 export * from './testing/decider-spec';
+export * from './auth';

@@ -14,6 +14,8 @@ export interface ServiceDefinition<C extends PlatformConfig> {
   name: string;
   env: z.ZodType<C>;
   module: (config: C) => DynamicModule;
+  /** Larger request bodies are refused with 413 (default 2 MiB). */
+  bodyLimitBytes?: number;
 }
 
 export interface StartedService<C extends PlatformConfig> {
@@ -33,8 +35,8 @@ export async function createService<C extends PlatformConfig>(
   const app = await NestFactory.create<NestFastifyApplication>(
     definition.module(config),
     new FastifyAdapter({
-      trustProxy: true,
-      bodyLimit: 2 * 1024 * 1024,
+      trustProxy: config.TRUST_PROXY,
+      bodyLimit: definition.bodyLimitBytes ?? 2 * 1024 * 1024,
       genReqId: (req: { headers: IncomingMessage['headers'] }) => acceptCorrelationId(req.headers[CORRELATION_HEADER]),
     }),
     { bufferLogs: true, abortOnError: false },

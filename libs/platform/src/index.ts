@@ -9,3 +9,4 @@ export * from './nats/nats-rpc';
 export * from './nats/rpc-exception';
 export * from './nats/tokens';
 export * from './platform.module';
+export * from './event-store/event-store.module';

@@ -54,6 +54,17 @@ export function platformEnv(defaultPort: number) {
     DATABASE_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/notebooks'),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+    /**
+     * Which proxies may set X-Forwarded-For (client addresses feed rate limits): `false` (none),
+     * `true` (any: only behind a proxy that overwrites the header), a hop count, or addresses/CIDRs.
+     */
+    TRUST_PROXY: z
+      .string()
+      .trim()
+      .default('false')
+      .transform((value): boolean | number | string[] =>
+        value === 'true' ? true : value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : value.split(',').map((v) => v.trim()),
+      ),
   });
 }
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { freePort } from './processes';
 
 /** The platform's processes, in start order, with the port each serves HTTP (health, metrics) on by default. */
 export const SERVICES = [
@@ -14,7 +15,7 @@ export const SERVICES = [
 
 export type ServiceName = (typeof SERVICES)[number]['name'];
 
-export const WORKSPACE_ROOT = join(__dirname, '..', '..');
+export const WORKSPACE_ROOT = join(__dirname, '..', '..', '..');
 
 export interface LaunchOptions {
   env: Record<string, string | undefined>;
@@ -80,4 +81,49 @@ export class ServiceProcess {
     await this.exited;
     clearTimeout(timer);
   }
+}
+
+/** Services started for one test file, on its own servers and names. */
+export interface RunningServices {
+  /** Base URL of each service's HTTP listener. */
+  url(name: ServiceName): string;
+  /** Output lines of each service, for failure messages. */
+  output(name: ServiceName): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `names` as real processes with `env` and waits until each is ready. */
+export async function startServices(
+  names: ServiceName[],
+  env: Record<string, string>,
+  extraEnv: Partial<Record<ServiceName, Record<string, string>>> = {},
+): Promise<RunningServices> {
+  const started = new Map<ServiceName, { process: ServiceProcess; url: string; lines: string[] }>();
+  const stop = () => Promise.all([...started.values()].map((s) => s.process.stop())).then(() => undefined);
+  try {
+    await Promise.all(
+      names.map(async (name) => {
+        const port = await freePort();
+        const lines: string[] = [];
+        const child = ServiceProcess.launch(name, {
+          env: { ...process.env, ...env, ...extraEnv[name], PORT: String(port) },
+          onLine: (line) => lines.push(line),
+        });
+        const url = `http://127.0.0.1:${port}`;
+        started.set(name, { process: child, url, lines });
+        await child.waitUntilReady(url).catch((error: Error) => {
+          throw new Error(`${error.message}\n${lines.join('\n')}`);
+        });
+      }),
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const get = (name: ServiceName) => {
+    const service = started.get(name);
+    if (!service) throw new Error(`${name} was not started`);
+    return service;
+  };
+  return { url: (name) => get(name).url, output: (name) => get(name).lines.join('\n'), stop };
 }

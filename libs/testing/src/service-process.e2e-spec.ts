@@ -1,6 +1,7 @@
-import { createTestInfra, freePort, type TestInfra } from '@notebooks/testing';
+import { freePort } from './processes';
+import { createTestInfra, type TestInfra } from './test-infra';
 import { sql } from 'kysely';
-import { SERVICES, ServiceProcess } from './services';
+import { SERVICES, ServiceProcess } from './service-process';
 
 const OWN_SCHEMAS: Record<string, string | undefined> = {
   'notebook-service': 'notebook',

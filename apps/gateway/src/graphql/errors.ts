@@ -1,0 +1,55 @@
+import { Logger } from '@nestjs/common';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { ErrorCode } from '@notebooks/contracts';
+import { RpcException } from '@notebooks/platform';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
+const logger = new Logger('GraphQL');
+
+/** HTTP status of each contract error code, where the whole response fails (e.g. context creation). */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  UNAUTHENTICATED: 401,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+};
+
+/** Apollo's and graphql-armor's own codes for a request the client got wrong. */
+const CLIENT_MISTAKES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+/** An error with a contract code, for resolvers and the context to throw. */
+export function gatewayError(code: ErrorCode, message: string, details: Record<string, unknown> = {}): GraphQLError {
+  const status = STATUS[code];
+  return new GraphQLError(message, { extensions: { code, ...details, ...(status ? { http: { status } } : {}) } });
+}
+
+/**
+ * The one place errors become what clients see: a contract `extensions.code`, the message of
+ * errors meant for clients, details such as `currentVersion` or `retryAfterSeconds`, and nothing
+ * else — no stack traces, no internal messages.
+ */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  const base = { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
+  if (original instanceof RpcException) {
+    const { code } = original;
+    const message = code === 'INTERNAL_SERVER_ERROR' ? 'internal error' : original.message;
+    return { ...base, message, extensions: { ...(original.details ?? {}), code } };
+  }
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && ErrorCode.safeParse(code).success && code !== 'INTERNAL_SERVER_ERROR') {
+    const { http: _http, stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
+    return { ...base, message: formatted.message.replace(/^Context creation failed: /, ''), extensions: { ...extensions, code } };
+  }
+  if (typeof code === 'string' && CLIENT_MISTAKES.has(code)) {
+    return { ...base, extensions: { code: 'BAD_USER_INPUT' } };
+  }
+  logger.error({ err: original }, 'unexpected error in a GraphQL operation');
+  return { message: 'internal error', ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}

@@ -1,0 +1,24 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { EventStore, JetStreamEventStore } from '@notebooks/event-store';
+import { NATS_CONNECTION, NATS_OPTIONS, type NatsOptions } from '../nats/tokens';
+
+/** Provides the {@link EventStore} on the service's NATS connection (streams provisioned at start). */
+@Module({})
+export class EventStoreModule {
+  static forRoot(): DynamicModule {
+    return {
+      module: EventStoreModule,
+      global: true,
+      providers: [
+        {
+          provide: EventStore,
+          inject: [NATS_CONNECTION, NATS_OPTIONS],
+          useFactory: (connection: NatsConnection, options: NatsOptions) =>
+            JetStreamEventStore.create(connection, { namespace: options.namespace }),
+        },
+      ],
+      exports: [EventStore],
+    };
+  }
+}
