@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
 import { z } from 'zod';
 import { AuthModule } from './auth/auth.module';
 import { GraphqlModule } from './graphql/graphql.module';
+import { HttpErrorFilter } from './graphql/http-error.filter';
 
 export const gatewayEnv = platformEnv(4000).extend({
   /** Must match auth-service's: tokens from any other issuer or for any other audience are refused. */
@@ -26,6 +28,7 @@ export const gatewayService: ServiceDefinition<GatewayConfig> = {
   bodyLimitBytes: GATEWAY_BODY_LIMIT_BYTES,
   module: (config) => ({
     module: GatewayModule,
+    providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
     imports: [
       PlatformModule.forRoot({ service: 'gateway', config, database: 'read-only' }),
       AuthModule.forRoot(config),

@@ -2,7 +2,13 @@ import { aggregateIdOf, type EventCategory } from '@notebooks/contracts';
 import { decodeCommit } from './commit-codec';
 import type { ConsumerOptions, DeliveredCommit } from './event-store';
 
-export const CONSUMER_DEFAULTS = { batchSize: 100, ackWaitMs: 30_000, maxDeliver: 5 } as const;
+export const CONSUMER_DEFAULTS = {
+  batchSize: 100,
+  ackWaitMs: 30_000,
+  maxDeliver: 5,
+  /** Redelivery delays after the 1st, 2nd, … failure: a short outage must not park healthy commits. */
+  retryDelaysMs: [1_000, 5_000, 30_000, 120_000, 300_000],
+} as const;
 
 /** One delivery as either adapter hands it over, with the adapter's acknowledgement verbs. */
 export interface Delivery {
@@ -16,41 +22,110 @@ export interface Delivery {
 }
 
 /**
- * The consumer rules both adapters share. Undecodable commits are poison at once. A failing batch
- * is retried commit by commit so one bad commit cannot hold the others back; a commit that failed
- * `maxDeliver` times is handed to `onPoison` and acknowledged — parked, never silently dropped.
- * (The server's own max-deliver would skip it with only an advisory, so it is left unlimited.)
+ * The consumer rules both adapters share, one instance per running consumer:
+ * - an undecodable commit is poison at once;
+ * - a failing batch is retried commit by commit, so one bad commit cannot hold the others back;
+ * - a failed commit holds its aggregate: later commits of it are redelivered until it succeeds, is
+ *   parked, or the hold lapses (another replica may have handled it). Order across replicas is
+ *   not guaranteed — projections still guard by version;
+ * - a commit that failed `maxDeliver` times goes to `onPoison` and is acknowledged (parked, never
+ *   silently dropped) — but only while other commits succeed: when nothing does, the fault is
+ *   taken for an outage and everything is redelivered later instead;
+ * - if parking fails too, the commit is redelivered later.
  */
-export async function processBatch(options: ConsumerOptions, deliveries: Delivery[]): Promise<void> {
-  const maxDeliver = options.maxDeliver ?? CONSUMER_DEFAULTS.maxDeliver;
-  const category = options.category;
-  const decoded: [Delivery, DeliveredCommit][] = [];
-  for (const delivery of deliveries) {
+export class BatchProcessor {
+  private readonly holds = new Map<string, { sequence: number; until: number }>();
+  private lastSuccessAt = 0;
+
+  constructor(private readonly options: ConsumerOptions) {}
+
+  async process(deliveries: Delivery[]): Promise<void> {
+    const decoded: [Delivery, DeliveredCommit][] = [];
+    for (const delivery of deliveries) {
+      try {
+        decoded.push([delivery, toDelivered(this.options.category, delivery)]);
+      } catch (error) {
+        await this.park(delivery, `undecodable commit: ${describe(error)}`);
+      }
+    }
+    const ready = decoded.filter(([delivery, commit]) => {
+      if (!this.held(commit)) return true;
+      delivery.nak(retryDelay(this.options, delivery));
+      return false;
+    });
+    if (ready.length === 0) return;
     try {
-      decoded.push([delivery, toDelivered(category, delivery)]);
+      await this.options.handle(ready.map(([, commit]) => commit));
+      for (const [delivery, commit] of ready) this.succeeded(delivery, commit);
+      return;
     } catch (error) {
-      await park(options, delivery, `undecodable commit: ${describe(error)}`);
+      if (ready.length === 1 && ready[0]) return this.failed(ready[0][0], ready[0][1], error);
+    }
+    for (const [delivery, commit] of ready) {
+      if (this.held(commit)) {
+        delivery.nak(retryDelay(this.options, delivery));
+        continue;
+      }
+      try {
+        await this.options.handle([commit]);
+        this.succeeded(delivery, commit);
+      } catch (error) {
+        await this.failed(delivery, commit, error);
+      }
     }
   }
-  if (decoded.length === 0) return;
-  try {
-    await options.handle(decoded.map(([, commit]) => commit));
-    for (const [delivery] of decoded) delivery.ack();
-    return;
-  } catch (error) {
-    const [only] = decoded;
-    if (decoded.length === 1 && only) {
-      await retryOrPark(options, only[0], error, maxDeliver);
+
+  private held(commit: DeliveredCommit): boolean {
+    const hold = this.holds.get(commit.ref.id);
+    if (!hold) return false;
+    if (Date.now() > hold.until) {
+      this.holds.delete(commit.ref.id);
+      return false;
+    }
+    return commit.sequence > hold.sequence;
+  }
+
+  private succeeded(delivery: Delivery, commit: DeliveredCommit): void {
+    delivery.ack();
+    this.lastSuccessAt = Date.now();
+    if (this.holds.get(commit.ref.id)?.sequence === commit.sequence) this.holds.delete(commit.ref.id);
+  }
+
+  private async failed(delivery: Delivery, commit: DeliveredCommit, error: unknown): Promise<void> {
+    const delay = retryDelay(this.options, delivery);
+    const healthy = Date.now() - this.lastSuccessAt <= Math.max(...(this.options.retryDelaysMs ?? CONSUMER_DEFAULTS.retryDelaysMs)) + this.ackWaitMs();
+    if (delivery.deliveryCount >= (this.options.maxDeliver ?? CONSUMER_DEFAULTS.maxDeliver) && healthy) {
+      await this.park(delivery, `failed ${delivery.deliveryCount} times: ${describe(error)}`);
+      if (this.holds.get(commit.ref.id)?.sequence === commit.sequence) this.holds.delete(commit.ref.id);
       return;
     }
-  }
-  for (const [delivery, commit] of decoded) {
-    try {
-      await options.handle([commit]);
-      delivery.ack();
-    } catch (error) {
-      await retryOrPark(options, delivery, error, maxDeliver);
+    const hold = this.holds.get(commit.ref.id);
+    if (!hold || commit.sequence <= hold.sequence) {
+      this.holds.set(commit.ref.id, { sequence: commit.sequence, until: Date.now() + 2 * delay + this.ackWaitMs() });
     }
+    delivery.nak(delay);
+  }
+
+  private async park(delivery: Delivery, error: string): Promise<void> {
+    try {
+      await this.options.onPoison({
+        category: this.options.category,
+        sequence: delivery.sequence,
+        subject: delivery.subject,
+        aggregateId: aggregateIdOf(delivery.subject),
+        payload: delivery.payload,
+        error,
+        deliveryCount: delivery.deliveryCount,
+      });
+      delivery.ack();
+    } catch (parkError) {
+      this.options.onError?.(parkError);
+      delivery.nak(retryDelay(this.options, delivery));
+    }
+  }
+
+  private ackWaitMs(): number {
+    return this.options.ackWaitMs ?? CONSUMER_DEFAULTS.ackWaitMs;
   }
 }
 
@@ -63,25 +138,10 @@ function toDelivered(category: EventCategory, delivery: Delivery): DeliveredComm
   };
 }
 
-async function retryOrPark(options: ConsumerOptions, delivery: Delivery, error: unknown, maxDeliver: number): Promise<void> {
-  if (delivery.deliveryCount >= maxDeliver) {
-    await park(options, delivery, `failed ${delivery.deliveryCount} times: ${describe(error)}`);
-  } else {
-    delivery.nak(Math.min(10_000, 100 * 2 ** delivery.deliveryCount));
-  }
-}
-
-async function park(options: ConsumerOptions, delivery: Delivery, error: string): Promise<void> {
-  await options.onPoison({
-    category: options.category,
-    sequence: delivery.sequence,
-    subject: delivery.subject,
-    aggregateId: aggregateIdOf(delivery.subject),
-    payload: delivery.payload,
-    error,
-    deliveryCount: delivery.deliveryCount,
-  });
-  delivery.ack();
+/** The delay before delivery n+1, after n deliveries. */
+export function retryDelay(options: ConsumerOptions, delivery: Pick<Delivery, 'deliveryCount'>): number {
+  const delays = options.retryDelaysMs ?? CONSUMER_DEFAULTS.retryDelaysMs;
+  return delays[Math.min(delivery.deliveryCount, delays.length) - 1] ?? delays[0] ?? 1_000;
 }
 
 function describe(error: unknown): string {

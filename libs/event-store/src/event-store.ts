@@ -80,12 +80,16 @@ export interface ConsumerOptions {
   /** Unacknowledged commits come back after this long. */
   ackWaitMs?: number;
   maxDeliver?: number;
-  /** Start position for a new durable (default: the beginning). */
+  /** Redelivery delay after the 1st, 2nd, … failed delivery (the last repeats). */
+  retryDelaysMs?: readonly number[];
+  /** Start position for a new durable (default: the beginning); an existing durable keeps its position. */
   startSequence?: number;
+  /** Told about failures the consumer recovers from by itself (a failed park, a broken fetch). */
+  onError?(error: unknown): void;
 }
 
 export interface RunningConsumer {
-  /** Commits not yet delivered plus delivered but unacknowledged. */
+  /** Commits not yet delivered plus delivered but unacknowledged; rejects once the consumer has failed. */
   lag(): Promise<{ pending: number; ackPending: number }>;
   /** Stops fetching; waits for the batch in hand to finish. */
   stop(): Promise<void>;

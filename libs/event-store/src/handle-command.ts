@@ -103,10 +103,19 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
   options: CommandOptions<Event, State>,
 ): Promise<CommandResult> {
   const { ref, command, expectedVersion, idempotencyKey } = envelope;
-  if (idempotencyKey !== undefined) {
-    const earlier = await store.findByIdempotencyKey(idempotencyKey);
-    if (earlier) return { ref: earlier.ref, events: earlier.events, version: earlier.version, duplicate: true };
-  }
+  /** A retry whose first attempt landed gets that result — checked again before any refusal, since it may land meanwhile. */
+  const earlierResult = async (): Promise<CommandResult | undefined> => {
+    const earlier = idempotencyKey === undefined ? undefined : await store.findByIdempotencyKey(idempotencyKey);
+    return earlier && { ref: earlier.ref, events: earlier.events, version: earlier.version, duplicate: true };
+  };
+  /** Refuses with `error` — unless the command's first attempt has landed by now. */
+  const refuse = async (error: unknown): Promise<CommandResult> => {
+    const landed = await earlierResult();
+    if (landed) return landed;
+    throw error;
+  };
+  const earlier = await earlierResult();
+  if (earlier) return earlier;
   const cached = options.cache?.get(ref);
   let aggregate = cached ?? (await loadAggregate(store, decider, ref, options));
   let fresh = !cached;
@@ -119,14 +128,14 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
         fresh = true;
         continue;
       }
-      throw new ConcurrencyError(ref, expectedVersion, aggregate.position);
+      return refuse(new ConcurrencyError(ref, expectedVersion, aggregate.position));
     }
 
     let events: Event[];
     try {
       events = decider.decide(command, aggregate.state);
     } catch (rejection) {
-      if (fresh) throw rejection;
+      if (fresh) return refuse(rejection);
       aggregate = await loadAggregate(store, decider, ref, options, aggregate);
       fresh = true;
       continue;
@@ -159,9 +168,9 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
       aggregate = await loadAggregate(store, decider, ref, options, aggregate);
       fresh = true;
       if (expectedVersion !== undefined) {
-        throw new ConcurrencyError(ref, expectedVersion, aggregate.position);
+        return refuse(new ConcurrencyError(ref, expectedVersion, aggregate.position));
       }
-      if (attempt >= maxAttempts) throw new ConcurrencyError(ref, error.expectedVersion, aggregate.position);
+      if (attempt >= maxAttempts) return refuse(new ConcurrencyError(ref, error.expectedVersion, aggregate.position));
     }
   }
 }

@@ -1,6 +1,6 @@
 import { aggregateSubject, type EventCategory, type StreamRef } from '@notebooks/contracts';
 import { assertAggregateId, buildCommit, decodeCommit, encodeCommit, lastVersion } from './commit-codec';
-import { CONSUMER_DEFAULTS, processBatch } from './consumer-batch';
+import { BatchProcessor, CONSUMER_DEFAULTS } from './consumer-batch';
 import {
   CommitTooLargeError,
   ConcurrencyError,
@@ -92,6 +92,7 @@ export class InMemoryEventStore implements EventStore {
     const batchSize = options.batchSize ?? CONSUMER_DEFAULTS.batchSize;
     const ackWaitMs = options.ackWaitMs ?? CONSUMER_DEFAULTS.ackWaitMs;
     const stream = this.stream(options.category);
+    const processor = new BatchProcessor(options);
     let stopped = false;
     let wake: (() => void) | undefined;
     const listener = () => wake?.();
@@ -131,7 +132,12 @@ export class InMemoryEventStore implements EventStore {
             nak: (delayMs: number) => durable.inFlight.set(message.sequence, { redeliverAt: Date.now() + delayMs, deliveries }),
           };
         });
-        await processBatch(options, deliveries);
+        try {
+          await processor.process(deliveries);
+        } catch (error) {
+          options.onError?.(error);
+          for (const delivery of deliveries) delivery.nak(CONSUMER_DEFAULTS.retryDelaysMs[0]);
+        }
       }
     })();
 

@@ -80,6 +80,37 @@ describe(`${JetStreamEventStore.name} on the server`, () => {
     expect(landed).toMatchObject({ duplicate: false, version: 1 });
   });
 
+  it('restarts a durable where it stopped, whatever start sequence the new run asks for', async () => {
+    const nc = await infra.connectNats();
+    const store = await JetStreamEventStore.create(nc, { namespace: infra.namespace });
+    const ref: StreamRef = { category: 'users', id: randomUUID() };
+    for (let i = 0; i < 3; i++) await store.append(ref, commit, 'any');
+    const name = `restartable-${randomUUID().slice(0, 8)}`;
+    const seen: number[] = [];
+    const handle = async (batch: { ref: StreamRef; commit: { events: { version: number }[] } }[]) =>
+      void seen.push(...batch.filter((c) => c.ref.id === ref.id).map((c) => c.commit.events[0]?.version ?? 0));
+    const first = await store.consume({ category: 'users', name, onPoison: async () => undefined, handle });
+    while (seen.length < 3) await new Promise((r) => setTimeout(r, 20));
+    await first.stop();
+    await store.append(ref, commit, 'any');
+
+    const second = await store.consume({ category: 'users', name, startSequence: 1, onPoison: async () => undefined, handle });
+    while (seen.length < 4) await new Promise((r) => setTimeout(r, 20));
+    await second.stop();
+    expect(seen).toEqual([1, 2, 3, 4]);
+  });
+
+  it('leaves no consumer behind after reading an aggregate', async () => {
+    const nc = await infra.connectNats();
+    const store = await JetStreamEventStore.create(nc, { namespace: infra.namespace });
+    const ref = newRef();
+    await store.append(ref, commit, NO_STREAM);
+    const before = (await (await jetstreamManager(nc)).streams.info(streamName(infra.namespace, 'notebooks'))).state.consumer_count;
+    for (let i = 0; i < 5; i++) expect(await count(store.read(ref))).toBe(1);
+    const after = (await (await jetstreamManager(nc)).streams.info(streamName(infra.namespace, 'notebooks'))).state.consumer_count;
+    expect(after).toBe(before);
+  });
+
   it('parks an undecodable message as poison instead of stopping the consumer', async () => {
     const nc = await infra.connectNats();
     const store = await JetStreamEventStore.create(nc, { namespace: infra.namespace });

@@ -26,7 +26,7 @@ import {
 } from '@notebooks/contracts';
 import { createHash } from 'node:crypto';
 import { assertAggregateId, buildCommit, decodeCommit, encodeCommit, lastVersion } from './commit-codec';
-import { CONSUMER_DEFAULTS, processBatch, type Delivery } from './consumer-batch';
+import { BatchProcessor, CONSUMER_DEFAULTS, type Delivery } from './consumer-batch';
 import {
   CommitTooLargeError,
   ConcurrencyError,
@@ -58,9 +58,7 @@ export interface JetStreamEventStoreOptions {
 
 const WRONG_LAST_SEQUENCE = 10071;
 const STREAM_NAME_IN_USE = 10058;
-const STREAM_NOT_FOUND = 10059;
-const CONSUMER_NAME_EXISTS = 10148;
-const NO_MESSAGE_FOUND = 10037;
+const CONSUMER_NOT_FOUND = 10014;
 const MSG_ID_HEADER = 'Nats-Msg-Id';
 
 const DEFAULTS = {
@@ -130,13 +128,17 @@ export class JetStreamEventStore implements EventStore {
       if (payload.byteLength > this.options.maxCommitBytes) {
         throw new CommitTooLargeError(payload.byteLength, this.options.maxCommitBytes);
       }
-      if (key) await this.putRecord(key, { state: 'pending', ref, afterSequence: position.sequence });
+      if (key) {
+        const earlier = await this.markPending(key, ref, position.sequence);
+        if (earlier) return earlier;
+      }
       try {
         const ack = await this.js.publish(aggregateSubject(this.options.namespace, ref), payload, {
           ...(key ? { msgID: key } : {}),
           expect: { lastSubjectSequence: position.sequence },
         });
-        if (key) await this.putRecord(key, { state: 'complete', ref, sequence: ack.seq });
+        // Best effort: if this write fails, the pending record and its scan still find the commit.
+        if (key) await this.putRecord(key, { state: 'complete', ref, sequence: ack.seq }).catch(() => undefined);
         if (ack.duplicate) return { ...(await this.resultAt(ref, ack.seq)), duplicate: true };
         return { ref, sequence: ack.seq, events: message.events, version: lastVersion(message), duplicate: false };
       } catch (error) {
@@ -159,15 +161,10 @@ export class JetStreamEventStore implements EventStore {
 
   async position(ref: StreamRef): Promise<StreamPosition> {
     assertAggregateId(ref);
-    try {
-      const last = await this.jsm.streams.getMessage(streamName(this.options.namespace, ref.category), {
-        last_by_subj: aggregateSubject(this.options.namespace, ref),
-      });
-      return last ? { sequence: last.seq, version: lastVersion(decodeCommit(last.data)) } : NO_STREAM;
-    } catch (error) {
-      if (error instanceof JetStreamApiError && error.code === NO_MESSAGE_FOUND) return NO_STREAM;
-      throw error;
-    }
+    const last = await this.jsm.streams.getMessage(streamName(this.options.namespace, ref.category), {
+      last_by_subj: aggregateSubject(this.options.namespace, ref),
+    });
+    return last ? { sequence: last.seq, version: lastVersion(decodeCommit(last.data)) } : NO_STREAM;
   }
 
   findByIdempotencyKey(key: string): Promise<AppendResult | undefined> {
@@ -178,36 +175,24 @@ export class JetStreamEventStore implements EventStore {
     const stream = streamName(this.options.namespace, options.category);
     const durable = qualifyName(this.options.namespace, options.name);
     const batchSize = options.batchSize ?? CONSUMER_DEFAULTS.batchSize;
-    const ackWait = nanos(options.ackWaitMs ?? CONSUMER_DEFAULTS.ackWaitMs);
-    try {
-      await this.jsm.consumers.add(stream, {
-        durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
-        ack_wait: ackWait,
-        max_deliver: -1,
-        max_ack_pending: batchSize * 4,
-        filter_subject: categorySubjects(this.options.namespace, options.category),
-        ...(options.startSequence
-          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: options.startSequence }
-          : { deliver_policy: DeliverPolicy.All }),
-      });
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError && error.code === CONSUMER_NAME_EXISTS)) throw error;
-      await this.jsm.consumers.update(stream, durable, { ack_wait: ackWait, max_ack_pending: batchSize * 4 });
-    }
+    await this.ensureDurable(stream, durable, options, batchSize);
     const consumer = await this.js.consumers.get(stream, durable);
-    const messages: ConsumerMessages = await consumer.consume({ max_messages: batchSize * 2 });
+    const messages: ConsumerMessages = await consumer.consume({ max_messages: batchSize });
+    const processor = new BatchProcessor(options);
     const buffer: JsMsg[] = [];
     let wakeWorker: (() => void) | undefined;
-    let wakePump: (() => void) | undefined;
     let stopped = false;
+    let failure: unknown;
 
-    // The pump stops pulling while a batch's worth waits, so a stuck handler holds little back.
     const pump = (async () => {
-      for await (const message of messages) {
-        buffer.push(message);
-        wakeWorker?.();
-        while (buffer.length >= batchSize && !stopped) await new Promise<void>((resolve) => (wakePump = resolve));
+      try {
+        for await (const message of messages) {
+          buffer.push(message);
+          wakeWorker?.();
+        }
+      } catch (error) {
+        failure = error;
+        options.onError?.(error);
       }
       stopped = true;
       wakeWorker?.();
@@ -220,25 +205,64 @@ export class JetStreamEventStore implements EventStore {
           continue;
         }
         const batch = buffer.splice(0, batchSize);
-        wakePump?.();
-        await processBatch(options, batch.map(toDelivery));
+        try {
+          await processor.process(batch.map(toDelivery));
+        } catch (error) {
+          options.onError?.(error);
+          for (const message of batch) message.nak(CONSUMER_DEFAULTS.retryDelaysMs[0]);
+        }
       }
     })();
 
     return {
       lag: async () => {
+        if (failure) throw failure;
         const info = await consumer.info();
         return { pending: info.num_pending, ackPending: info.num_ack_pending };
       },
       stop: async () => {
         stopped = true;
         wakeWorker?.();
-        wakePump?.();
         await messages.close().catch(() => undefined);
         await Promise.allSettled([pump, work]);
         for (const message of buffer.splice(0)) message.nak();
       },
     };
+  }
+
+  /**
+   * Creates the durable, or keeps an existing one where it is: on nats-server 2.9 its deliver
+   * policy and start sequence cannot change, and its position is the point of it.
+   */
+  private async ensureDurable(stream: string, durable: string, options: ConsumerOptions, batchSize: number): Promise<void> {
+    const tuning = { ack_wait: nanos(options.ackWaitMs ?? CONSUMER_DEFAULTS.ackWaitMs), max_ack_pending: Math.max(1_000, batchSize * 10) };
+    try {
+      await this.jsm.consumers.info(stream, durable);
+      await this.jsm.consumers.update(stream, durable, tuning);
+      return;
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === CONSUMER_NOT_FOUND)) throw error;
+    }
+    await this.jsm.consumers.add(stream, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      max_deliver: -1,
+      filter_subject: categorySubjects(this.options.namespace, options.category),
+      ...tuning,
+      ...(options.startSequence
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: options.startSequence }
+        : { deliver_policy: DeliverPolicy.All }),
+    });
+  }
+
+  /** Records that an append with `key` is under way; an existing record means another one is, or was. */
+  private async markPending(key: string, ref: StreamRef, afterSequence: number): Promise<AppendResult | undefined> {
+    try {
+      await this.idempotency.create(key, JSON.stringify({ state: 'pending', ref, afterSequence } satisfies IdempotencyRecord));
+      return undefined;
+    } catch {
+      return this.findByHash(key);
+    }
   }
 
   private async findByHash(key: string): Promise<AppendResult | undefined> {
@@ -275,6 +299,7 @@ export class JetStreamEventStore implements EventStore {
       }
     } finally {
       await messages.close().catch(() => undefined);
+      await consumer.delete().catch(() => undefined); // else it lingers on the server until inactive
     }
   }
 
@@ -305,7 +330,7 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
   try {
     await jsm.streams.add(config);
   } catch (error) {
-    if (!(error instanceof JetStreamApiError && (error.code === STREAM_NAME_IN_USE || error.code === STREAM_NOT_FOUND))) throw error;
+    if (!(error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE)) throw error;
     const { config: current } = await jsm.streams.info(config.name);
     await jsm.streams.update(config.name, { ...current, ...config });
   }

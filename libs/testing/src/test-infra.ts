@@ -76,18 +76,23 @@ export async function createTestInfra(): Promise<TestInfra> {
       };
     },
     async dispose() {
-      const cleanup = await connect({ servers: natsUrl });
-      const jsm = await jetstreamManager(cleanup);
-      for await (const stream of jsm.streams.list()) {
-        if (stream.config.name.startsWith(`${namespace}_`) || stream.config.name.startsWith(`KV_${namespace}_`)) {
-          await jsm.streams.delete(stream.config.name);
+      try {
+        const cleanup = await connect({ servers: natsUrl });
+        try {
+          const jsm = await jetstreamManager(cleanup);
+          for await (const stream of jsm.streams.list()) {
+            if (stream.config.name.startsWith(`${namespace}_`) || stream.config.name.startsWith(`KV_${namespace}_`)) {
+              await jsm.streams.delete(stream.config.name);
+            }
+          }
+        } finally {
+          await cleanup.close();
         }
+      } finally {
+        await Promise.allSettled(connections.map((c) => c.close()));
+        await Promise.allSettled(databases.map((db) => db.destroy()));
+        await admin.query(`DROP DATABASE IF EXISTS "${namespace}" WITH (FORCE)`).finally(() => admin.end());
       }
-      await cleanup.close();
-      await Promise.all(connections.map((c) => c.close()));
-      await Promise.all(databases.map((db) => db.destroy()));
-      await admin.query(`DROP DATABASE IF EXISTS "${namespace}" WITH (FORCE)`);
-      await admin.end();
     },
   };
 }

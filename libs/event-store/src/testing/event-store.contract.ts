@@ -247,6 +247,7 @@ export function eventStoreContract(name: string, create: () => Promise<ContractS
           category,
           name,
           maxDeliver: 3,
+          retryDelaysMs: [50],
           onPoison: async (message) => void parked.push(message),
           handle: async (batch) => {
             if (batch.some((c) => c.ref.id === bad.id)) throw new Error('cannot project this');
@@ -261,6 +262,91 @@ export function eventStoreContract(name: string, create: () => Promise<ContractS
         expect(parked[0]?.error).toContain('cannot project this');
         expect(JSON.parse(new TextDecoder().decode(parked[0]?.payload)).streamId).toBe(bad.id);
         expect(handled).not.toContain(bad.id);
+      });
+
+      it('keeps an aggregate\'s order when one of its commits fails, and parks nothing that recovers', async () => {
+        const category = 'notebooks' as const;
+        const flaky: StreamRef = { category, id: randomUUID() };
+        const steady: StreamRef = { category, id: randomUUID() };
+        await store.append(flaky, commitOf(event(1)), NO_STREAM);
+        const second = await store.append(flaky, commitOf(event(2)), 'any');
+        await store.append(steady, commitOf(event(1)), NO_STREAM);
+        const applied: string[] = [];
+        const parked: PoisonMessage[] = [];
+        const consumer = await store.consume({
+          category,
+          name: `ordered-${randomUUID().slice(0, 8)}`,
+          batchSize: 10,
+          retryDelaysMs: [50],
+          onPoison: async (message) => void parked.push(message),
+          handle: async (batch) => {
+            const failing = batch.find((c) => c.ref.id === flaky.id && c.commit.events[0]?.version === 1 && c.deliveryCount === 1);
+            if (failing) throw new Error('flaky once');
+            applied.push(...batch.map((c) => `${c.ref.id === flaky.id ? 'flaky' : 'steady'}@${c.commit.events[0]?.version}`));
+          },
+        });
+        consumers.push(consumer);
+        await eventually(async () => applied.includes('flaky@2') && (await consumer.lag()).ackPending === 0);
+
+        expect(applied.filter((a) => a.startsWith('flaky'))).toEqual(['flaky@1', 'flaky@2']);
+        expect(applied).toContain('steady@1');
+        expect(parked).toEqual([]);
+        expect(second.version).toBe(2);
+      });
+
+      it('parks nothing during an outage where every commit fails, and catches up after', async () => {
+        const category = 'executions' as const;
+        const refs = [randomUUID(), randomUUID(), randomUUID()].map((id): StreamRef => ({ category, id }));
+        for (const ref of refs) await store.append(ref, commitOf(event(1)), NO_STREAM);
+        let down = true;
+        const handled = new Set<string>();
+        const parked: PoisonMessage[] = [];
+        const consumer = await store.consume({
+          category,
+          name: `outage-${randomUUID().slice(0, 8)}`,
+          maxDeliver: 2,
+          retryDelaysMs: [50],
+          onPoison: async (message) => void parked.push(message),
+          handle: async (batch) => {
+            if (down) throw new Error('database unreachable');
+            for (const c of batch) handled.add(c.ref.id);
+          },
+        });
+        consumers.push(consumer);
+        await new Promise((r) => setTimeout(r, 400));
+        down = false;
+        await eventually(() => refs.every((r) => handled.has(r.id)));
+
+        expect(parked).toEqual([]);
+      });
+
+      it('redelivers a poison commit whose parking failed, until parking works', async () => {
+        const category = 'users' as const;
+        const bad: StreamRef = { category, id: randomUUID() };
+        await store.append(bad, commitOf(event(1)), NO_STREAM);
+        await store.append({ category, id: randomUUID() }, commitOf(event(1)), NO_STREAM); // others succeed: no outage
+        let parkAttempts = 0;
+        const parked: PoisonMessage[] = [];
+        const reported: unknown[] = [];
+        const consumer = await store.consume({
+          category,
+          name: `unparkable-${randomUUID().slice(0, 8)}`,
+          maxDeliver: 1,
+          retryDelaysMs: [50],
+          onError: (error) => reported.push(error),
+          onPoison: async (message) => {
+            if (++parkAttempts === 1) throw new Error('dead-letter table unreachable');
+            parked.push(message);
+          },
+          handle: async (batch) => {
+            if (batch.some((c) => c.ref.id === bad.id)) throw new Error('cannot project this');
+          },
+        });
+        consumers.push(consumer);
+        await eventually(() => parked.some((p) => p.aggregateId === bad.id));
+
+        expect(parkAttempts).toBeGreaterThanOrEqual(2);
+        expect(reported).toContainEqual(new Error('dead-letter table unreachable'));
       });
     });
   });

@@ -20,7 +20,7 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
 /** `/health/live`: the process answers. `/health/ready`: NATS, JetStream, Postgres and feature checks pass. */
 @Controller('health')
 export class HealthController {
-  private jsm?: Promise<JetStreamManager>;
+  private jsm?: JetStreamManager;
 
   constructor(
     private readonly health: HealthCheckService,
@@ -57,11 +57,8 @@ export class HealthController {
   private async checkNats(): Promise<Record<string, unknown>> {
     if (this.nats.isClosed()) throw new Error('connection closed');
     const rttMs = await this.nats.rtt();
-    this.jsm ??= jetstreamManager(this.nats);
-    const account = await (await this.jsm.catch((e: unknown) => {
-      this.jsm = undefined;
-      throw e;
-    })).getAccountInfo();
+    this.jsm ??= await jetstreamManager(this.nats, { checkAPI: false });
+    const account = await this.jsm.getAccountInfo();
     return { server: this.nats.getServer(), rttMs, streams: account.streams };
   }
 

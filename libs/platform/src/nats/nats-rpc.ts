@@ -50,7 +50,9 @@ export class NatsRpc implements OnModuleDestroy {
           this.logger.error(`subscription ${subject} failed: ${error.message}`);
           return;
         }
-        const done = this.answer(subject, schema, handler, msg).finally(() => this.inFlight.delete(done));
+        const done = this.answer(subject, schema, handler, msg)
+          .catch((failure: unknown) => this.logger.error({ err: failure, subject }, `could not answer ${subject}`))
+          .finally(() => this.inFlight.delete(done));
         this.inFlight.add(done);
       },
     });
@@ -75,7 +77,7 @@ export class NatsRpc implements OnModuleDestroy {
       stop({ outcome: 'unavailable' });
       throw new RpcException('UNAVAILABLE', `${subject} did not answer: ${(error as Error).message}`);
     }
-    const reply = RpcReply.safeParse(JSON.parse(decoder.decode(msg.data)));
+    const reply = RpcReply.safeParse(parseJson(msg.data));
     if (!reply.success) {
       stop({ outcome: 'error' });
       throw new RpcException('INTERNAL_SERVER_ERROR', `${subject} answered with a malformed reply`);
@@ -100,7 +102,7 @@ export class NatsRpc implements OnModuleDestroy {
       const stop = this.metrics.rpcHandlerDuration.startTimer({ subject });
       let reply: RpcReply;
       try {
-        const parsed = schema.safeParse(JSON.parse(decoder.decode(msg.data)));
+        const parsed = schema.safeParse(parseJson(msg.data));
         if (!parsed.success) {
           const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
           throw new RpcException('BAD_USER_INPUT', problems.join('; '));
@@ -110,14 +112,35 @@ export class NatsRpc implements OnModuleDestroy {
         reply = { ok: false, error: this.toRpcError(subject, error) };
       }
       stop({ outcome: reply.ok ? 'ok' : reply.error.code });
-      if (msg.reply) msg.respond(encoder.encode(JSON.stringify(reply)));
+      if (msg.reply) msg.respond(this.encodeReply(subject, reply));
     });
+  }
+
+  /** An answer that cannot be encoded or is larger than NATS carries becomes an error answer, not silence. */
+  private encodeReply(subject: string, reply: RpcReply): Uint8Array {
+    try {
+      const bytes = encoder.encode(JSON.stringify(reply));
+      const limit = this.connection.info?.max_payload ?? Infinity;
+      if (bytes.byteLength <= limit) return bytes;
+      const tooLarge: RpcReply = { ok: false, error: { code: 'PAYLOAD_TOO_LARGE', message: `the answer is larger than ${limit} bytes` } };
+      return encoder.encode(JSON.stringify(tooLarge));
+    } catch (error) {
+      return encoder.encode(JSON.stringify({ ok: false, error: this.toRpcError(subject, error) }));
+    }
   }
 
   private toRpcError(subject: string, error: unknown): RpcError {
     if (error instanceof RpcException) return error.toJSON();
-    if (error instanceof SyntaxError) return { code: 'BAD_USER_INPUT', message: 'request body is not valid JSON' };
     this.logger.error({ err: error, subject }, `handler for ${subject} failed`);
     return { code: 'INTERNAL_SERVER_ERROR', message: 'internal error' };
+  }
+}
+
+/** A message body as JSON; a body that is not JSON is the sender's mistake. */
+function parseJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(data));
+  } catch {
+    throw new RpcException('BAD_USER_INPUT', 'the message body is not valid JSON');
   }
 }

@@ -24,17 +24,26 @@ export default async function globalSetup(): Promise<void> {
   chmodSync(dir, 0o755); // Postgres runs as its own user when we are root
   const infra: PrivateInfra = { stops: [], dir };
   globalThis.__NOTEBOOKS_TEST_INFRA__ = infra;
-  const [nats, postgres] = await Promise.all([
-    process.env.NATS_URL ? undefined : startNatsServer({ storeDir: join(dir, 'nats') }),
-    process.env.DATABASE_URL ? undefined : startPostgres({ dataDir: join(dir, 'postgres'), durable: false }),
-  ]);
-  if (nats) {
-    process.env.NATS_URL = nats.url;
-    infra.stops.push(nats.stop);
-  }
-  if (postgres) {
-    process.env.DATABASE_URL = postgres.url;
-    infra.stops.push(postgres.stop);
-  }
   infra.stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+  // Each server's stop is registered as soon as it runs: jest skips the teardown when setup fails.
+  const started = await Promise.allSettled([
+    process.env.NATS_URL
+      ? undefined
+      : startNatsServer({ storeDir: join(dir, 'nats') }).then((nats) => {
+          infra.stops.unshift(nats.stop);
+          process.env.NATS_URL = nats.url;
+        }),
+    process.env.DATABASE_URL
+      ? undefined
+      : startPostgres({ dataDir: join(dir, 'postgres'), durable: false }).then((postgres) => {
+          infra.stops.unshift(postgres.stop);
+          process.env.DATABASE_URL = postgres.url;
+        }),
+  ]);
+  const failure = started.find((result) => result.status === 'rejected');
+  if (failure) {
+    for (const stop of infra.stops) await stop().catch(() => undefined);
+    globalThis.__NOTEBOOKS_TEST_INFRA__ = undefined;
+    throw failure.reason;
+  }
 }
