@@ -10,7 +10,7 @@ export const gatewayEnv = platformEnv(4000).extend({
   /** Must match auth-service's: tokens from any other issuer or for any other audience are refused. */
   JWT_ISSUER: z.string().trim().min(1).default('notebooks-auth'),
   JWT_AUDIENCE: z.string().trim().min(1).default('notebooks-api'),
-  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(1).max(50).default(10),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5_000),
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).default(15),
 });
