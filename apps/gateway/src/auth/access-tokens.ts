@@ -8,11 +8,10 @@ import type { Viewer } from '../graphql/context';
 export interface TokenConfig {
   JWT_ISSUER: string;
   JWT_AUDIENCE: string;
+  /** A forged kid cannot make the gateway flood auth-service: refetches are this far apart at least. */
+  JWKS_REFRESH_COOLDOWN_MS: number;
 }
 export const TOKEN_CONFIG = Symbol('TOKEN_CONFIG');
-
-/** JWKS refreshes on an unknown `kid` happen at most this often (a forged kid cannot flood auth-service). */
-const REFRESH_INTERVAL_MS = 10_000;
 
 /**
  * Verifies access tokens locally with auth-service's public keys (fetched over NATS, cached,
@@ -58,7 +57,7 @@ export class AccessTokens {
     try {
       return await keySet(...args);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || Date.now() - this.fetchedAt < REFRESH_INTERVAL_MS) throw error;
+      if (!(error instanceof errors.JWKSNoMatchingKey) || Date.now() - this.fetchedAt < this.config.JWKS_REFRESH_COOLDOWN_MS) throw error;
       return (await this.fetchKeys())(...args);
     }
   }
