@@ -36,7 +36,8 @@ export async function migrateToLatest(db: Kysely<unknown>, schema: string, folde
   const failed = results.find((r) => r.status === 'Error');
   if (error || failed) {
     const cause = error instanceof Error ? error.message : String(error ?? 'unknown error');
-    throw new Error(`migration ${failed?.migrationName ?? ''} of schema "${schema}" failed: ${cause}`);
+    const which = failed ? `migration ${failed.migrationName}` : 'migrations';
+    throw new Error(`${which} of schema "${schema}" failed: ${cause}`);
   }
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
