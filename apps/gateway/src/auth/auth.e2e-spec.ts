@@ -83,6 +83,33 @@ describe('authentication through the gateway', () => {
     expect(JSON.stringify(commit)).not.toMatch(/argon2|password|correct horse|refresh/i);
   });
 
+  it('publishes user events a crash left in the outbox (committed, never appended)', async () => {
+    const userId = randomUUID();
+    const db = infra.database<{ 'auth.outbox': { stream_id: string; events: string; actor_id: string; idempotency_key: string; published_at: Date | null } }>();
+    await db
+      .insertInto('auth.outbox')
+      .values({
+        stream_id: userId,
+        events: JSON.stringify([{ type: 'user.registered', data: { email: 'stranded@example.com', displayName: 'Stranded' } }]),
+        actor_id: userId,
+        idempotency_key: `user.registered:${userId}`,
+        published_at: null,
+      })
+      .execute();
+    const jsm = await jetstream(await infra.connectNats()).jetstreamManager();
+    const subject = aggregateSubject(infra.namespace, { category: 'users', id: userId });
+    const deadline = Date.now() + 10_000;
+    let stored: Uint8Array | undefined;
+    while (!stored && Date.now() < deadline) {
+      stored = await jsm.streams.getMessage(streamName(infra.namespace, 'users'), { last_by_subj: subject }).then((m) => m?.data);
+      if (!stored) await new Promise((r) => setTimeout(r, 100));
+    }
+
+    expect(JSON.parse(new TextDecoder().decode(stored)).events[0]).toMatchObject({ type: 'user.registered', data: { displayName: 'Stranded' } });
+    const row = await db.selectFrom('auth.outbox').select('published_at').where('stream_id', '=', userId).executeTakeFirstOrThrow();
+    expect(row.published_at).toBeInstanceOf(Date);
+  });
+
   it('refuses duplicate and malformed registrations, and lets one of concurrent registrations of an email win', async () => {
     const address = email();
     await register({ email: address });
