@@ -97,4 +97,11 @@ export async function runService<C extends PlatformConfig>(definition: ServiceDe
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // A fault nothing handled leaves the process in an unknown state: log it and let the orchestrator restart it.
+  const fatal = (kind: string) => (error: unknown) => {
+    logger.fatal({ err: error }, `${kind}: the process is exiting`, 'Bootstrap');
+    process.exit(1);
+  };
+  process.on('unhandledRejection', fatal('unhandled rejection'));
+  process.on('uncaughtException', fatal('uncaught exception'));
 }
