@@ -1,9 +1,21 @@
 import { Module } from '@nestjs/common';
-import { JsonWebKeySet } from '@notebooks/contracts';
 import { EventStoreModule, platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CredentialsModule } from './credentials/credentials.module';
+
+/** Public Ed25519 keys only: a pasted private key (`d`) would otherwise be published in the JWKS. */
+const PreviousPublicKeys = z.array(
+  z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string().min(1), kid: z.string().min(1) }).catchall(z.unknown()).refine((jwk) => !('d' in jwk), 'must not contain a private key'),
+);
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 const seconds = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
@@ -18,15 +30,9 @@ export const authEnv = platformEnv(4102)
     JWT_PREVIOUS_PUBLIC_KEYS: z
       .string()
       .transform((text, context) => {
-        const parsed = JsonWebKeySet.shape.keys.safeParse((() => {
-          try {
-            return JSON.parse(text);
-          } catch {
-            return undefined;
-          }
-        })());
-        if (parsed.success) return parsed.data;
-        context.addIssue({ code: 'custom', message: 'must be a JSON array of public JWKs with a kid' });
+        const parsed = PreviousPublicKeys.safeParse(parseJson(text));
+        if (parsed.success) return parsed.data.map(({ kid, crv, x }) => ({ kty: 'OKP', crv, x, kid, alg: 'EdDSA', use: 'sig' }));
+        context.addIssue({ code: 'custom', message: 'must be a JSON array of public Ed25519 JWKs (kty OKP, crv, x, kid) and nothing private' });
         return z.NEVER;
       })
       .optional(),
@@ -38,6 +44,8 @@ export const authEnv = platformEnv(4102)
     LOGIN_FAILURE_WINDOW_SECONDS: seconds(900, 86_400),
     LOGIN_MAX_ATTEMPTS_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
     LOGIN_ADDRESS_WINDOW_SECONDS: seconds(300, 86_400),
+    REGISTER_MAX_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
+    REGISTER_WINDOW_SECONDS: seconds(3_600, 86_400),
   })
   .superRefine((env, context) => {
     if (env.NODE_ENV === 'production' && !env.JWT_PRIVATE_KEY) {

@@ -15,19 +15,38 @@ export const AuthSubjects = {
 export const PasswordLimits = { minLength: 10, maxLength: 256 } as const;
 
 const Password = z.string().min(PasswordLimits.minLength, `a password has at least ${PasswordLimits.minLength} characters`).max(PasswordLimits.maxLength);
-const DisplayName = z.string().trim().min(1).max(UserLimits.displayNameMaxLength);
+/** Text that is stored and shown: well-formed Unicode, no control characters (NUL cannot even be stored). */
+const PrintableText = z
+  .string()
+  .refine((text) => text.isWellFormed() && ![...text].some(isControlCharacter), 'must be printable text');
+
+/** C0 and C1 controls, NUL included. */
+function isControlCharacter(character: string): boolean {
+  const code = character.codePointAt(0) ?? 0;
+  return code < 0x20 || (code >= 0x7f && code <= 0x9f);
+}
+/** Shown to other users: something visible, and no bidi overrides (they disguise what a name says). */
+const DisplayName = PrintableText.pipe(
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(UserLimits.displayNameMaxLength)
+    .refine((name) => /[\p{L}\p{N}\p{P}\p{S}]/u.test(name) && !/[\u202a-\u202e\u2066-\u2069]/.test(name), 'must have visible characters and no direction overrides'),
+);
+/** The client's address as the gateway saw it: login and registration are rate-limited per address. */
+const ClientAddress = z.string().min(1).max(64);
 /** Opaque refresh token: 32 random bytes, base64url. */
 const RefreshToken = z.string().min(1).max(128);
 
-export const RegisterRequest = z.object({ email: EmailAddress, password: Password, displayName: DisplayName });
+export const RegisterRequest = z.object({ email: EmailAddress, password: Password, displayName: DisplayName, clientAddress: ClientAddress });
 export type RegisterRequest = z.infer<typeof RegisterRequest>;
 
-/** Login checks nothing but the sizes: a malformed email is just a wrong one. */
+/** Login checks little more than sizes: a malformed email is just a wrong one. */
 export const LoginRequest = z.object({
-  email: z.string().max(UserLimits.emailMaxLength * 2),
+  email: PrintableText.pipe(z.string().trim().toLowerCase().max(UserLimits.emailMaxLength)),
   password: z.string().max(PasswordLimits.maxLength),
-  /** The client's address as the gateway saw it, for per-address rate limiting. */
-  clientAddress: z.string().max(64).optional(),
+  clientAddress: ClientAddress,
 });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 

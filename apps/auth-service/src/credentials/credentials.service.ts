@@ -36,6 +36,7 @@ export class CredentialsService {
   ) {}
 
   async register(request: RegisterRequest): Promise<AuthSession> {
+    await this.throttle.admitRegistration(request.clientAddress);
     const userId = randomUUID();
     let events;
     try {
@@ -66,22 +67,19 @@ export class CredentialsService {
   }
 
   async login(request: LoginRequest): Promise<AuthSession> {
-    const email = request.email.trim().toLowerCase();
-    await this.throttle.admit(email, request.clientAddress);
+    const { email } = request;
+    await this.throttle.admitLogin(email, request.clientAddress);
     const user = await this.db.selectFrom('auth.users').selectAll().where('email', '=', email).executeTakeFirst();
     const valid = await verify(user?.password_hash ?? (await this.decoyHash), request.password).catch(() => false);
-    if (!user || !valid) {
-      await this.throttle.failed(email);
-      throw invalidCredentials();
-    }
+    if (!user || !valid) throw invalidCredentials();
     await this.throttle.succeeded(email);
     return this.db.transaction().execute((trx) => this.openSession(trx, user, randomUUID()));
   }
 
   /**
    * Rotates a refresh token: the presented one stops working and a new one of the same family is
-   * issued. A token presented again after its rotation (past a short grace for lost responses)
-   * means it was stolen or replayed: the whole family is revoked.
+   * issued. Presented again within a short grace (a lost response, two tabs), it yields another
+   * token of the family; later, it means the token was stolen or replayed: the family is revoked.
    */
   async refresh({ refreshToken }: RefreshRequest): Promise<AuthSession> {
     const outcome = await this.db.transaction().execute(async (trx) => {
@@ -92,13 +90,13 @@ export class CredentialsService {
         .forUpdate()
         .executeTakeFirst();
       if (!token || token.revoked_at || token.expires_at.getTime() <= Date.now()) return 'invalid' as const;
-      if (token.rotated_at) {
-        if (Date.now() - token.rotated_at.getTime() > this.config.REFRESH_REUSE_GRACE_SECONDS * 1000) {
-          await this.revokeFamily(trx, token.family_id);
-        }
+      if (token.rotated_at && Date.now() - token.rotated_at.getTime() > this.config.REFRESH_REUSE_GRACE_SECONDS * 1000) {
+        await this.revokeFamily(trx, token.family_id);
         return 'invalid' as const;
       }
-      await trx.updateTable('auth.refresh_tokens').set({ rotated_at: new Date() }).where('token_hash', '=', token.token_hash).execute();
+      if (!token.rotated_at) {
+        await trx.updateTable('auth.refresh_tokens').set({ rotated_at: new Date() }).where('token_hash', '=', token.token_hash).execute();
+      }
       const user = await trx.selectFrom('auth.users').selectAll().where('id', '=', token.user_id).executeTakeFirstOrThrow();
       return this.openSession(trx, user, token.family_id);
     });
@@ -137,6 +135,9 @@ export class CredentialsService {
   }
 
   private async revokeFamily(trx: Transaction<AuthDatabase>, familyId: string): Promise<void> {
+    // Lock the family first: a refresh of it that is under way commits its new token before the
+    // update below runs, so the update (a new statement, a new snapshot) revokes that token too.
+    await trx.selectFrom('auth.refresh_tokens').select('token_hash').where('family_id', '=', familyId).orderBy('token_hash').forUpdate().execute();
     await trx
       .updateTable('auth.refresh_tokens')
       .set({ revoked_at: new Date() })

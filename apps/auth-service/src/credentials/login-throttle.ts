@@ -1,63 +1,74 @@
 import { RpcException } from '@notebooks/platform';
 import type { Pool } from 'pg';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { createHash } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 
 export interface ThrottleConfig {
   LOGIN_MAX_FAILURES_PER_ACCOUNT: number;
   LOGIN_FAILURE_WINDOW_SECONDS: number;
   LOGIN_MAX_ATTEMPTS_PER_ADDRESS: number;
   LOGIN_ADDRESS_WINDOW_SECONDS: number;
+  REGISTER_MAX_PER_ADDRESS: number;
+  REGISTER_WINDOW_SECONDS: number;
 }
 
 /**
- * Brute-force brakes shared by every replica (counters live in Postgres): failed logins per
- * account, and all login attempts per client address. Past either, login is RATE_LIMITED with the
- * seconds to wait — even with the right password, so a locked account cannot be probed.
+ * Brute-force brakes shared by every replica (counters live in Postgres): login attempts per
+ * account, login attempts and registrations per client address. Each attempt is counted before it
+ * is checked, so a burst of parallel guesses is counted too; a successful login clears its
+ * account's count. Past a limit the answer is RATE_LIMITED with the seconds to wait — even with the
+ * right password, so a locked account cannot be probed.
  */
 export class LoginThrottle {
   private readonly perAccount: RateLimiterPostgres;
-  private readonly perAddress: RateLimiterPostgres;
+  private readonly loginsPerAddress: RateLimiterPostgres;
+  private readonly registrationsPerAddress: RateLimiterPostgres;
 
   constructor(pool: Pool, config: ThrottleConfig) {
-    const common = { storeClient: pool, storeType: 'pool', schemaName: 'auth', tableName: 'login_limits', tableCreated: true };
-    this.perAccount = new RateLimiterPostgres({
-      ...common,
-      keyPrefix: 'account',
-      points: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
-      duration: config.LOGIN_FAILURE_WINDOW_SECONDS,
-    });
-    this.perAddress = new RateLimiterPostgres({
-      ...common,
-      keyPrefix: 'address',
-      points: config.LOGIN_MAX_ATTEMPTS_PER_ADDRESS,
-      duration: config.LOGIN_ADDRESS_WINDOW_SECONDS,
-    });
+    const limiter = (keyPrefix: string, points: number, duration: number) =>
+      new RateLimiterPostgres({ storeClient: pool, storeType: 'pool', schemaName: 'auth', tableName: 'login_limits', tableCreated: true, keyPrefix, points, duration });
+    this.perAccount = limiter('account', config.LOGIN_MAX_FAILURES_PER_ACCOUNT, config.LOGIN_FAILURE_WINDOW_SECONDS);
+    this.loginsPerAddress = limiter('address', config.LOGIN_MAX_ATTEMPTS_PER_ADDRESS, config.LOGIN_ADDRESS_WINDOW_SECONDS);
+    this.registrationsPerAddress = limiter('register', config.REGISTER_MAX_PER_ADDRESS, config.REGISTER_WINDOW_SECONDS);
   }
 
-  /** Counts an attempt from `address` and refuses it when the address or the account is over its limit. */
-  async admit(account: string, address: string | undefined): Promise<void> {
-    if (address) {
-      await this.perAddress.consume(address).catch((rejection: unknown) => {
-        throw limited(rejection);
-      });
-    }
-    const failures = await this.perAccount.get(account);
-    if (failures && failures.consumedPoints >= this.perAccount.points) throw limited(failures);
-  }
-
-  async failed(account: string): Promise<void> {
-    await this.perAccount.consume(account).catch((rejection: unknown) => {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-    });
+  async admitLogin(account: string, address: string): Promise<void> {
+    await consume(this.loginsPerAddress, addressKey(address));
+    // Hashed: keys have a fixed size whatever the email's length.
+    await consume(this.perAccount, createHash('sha256').update(account).digest('hex'));
   }
 
   async succeeded(account: string): Promise<void> {
-    await this.perAccount.delete(account);
+    await this.perAccount.delete(createHash('sha256').update(account).digest('hex'));
+  }
+
+  async admitRegistration(address: string): Promise<void> {
+    await consume(this.registrationsPerAddress, addressKey(address));
   }
 }
 
-function limited(rejection: unknown): unknown {
-  if (!(rejection instanceof RateLimiterRes)) return rejection;
-  const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-  return new RpcException('RATE_LIMITED', `too many login attempts; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+async function consume(limiter: RateLimiterPostgres, key: string): Promise<void> {
+  try {
+    await limiter.consume(key);
+  } catch (rejection) {
+    if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+    throw new RpcException('RATE_LIMITED', `too many attempts; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+}
+
+/**
+ * The unit a client controls: an IPv4 address, or an IPv6 /64 (one host usually has a whole /64,
+ * so counting single IPv6 addresses would limit nothing).
+ */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped?.[1]) return mapped[1];
+  if (!isIPv6(address)) return address;
+  const [head = '', tail = ''] = address.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = address.includes('::') && tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }

@@ -27,8 +27,8 @@ describe('authentication through the gateway', () => {
   const from = () => ({ 'x-forwarded-for': `203.0.113.${++address}` });
   const email = () => `Ada.${randomUUID().slice(0, 8)}@Example.com`;
 
-  const register = async (input: { email: string; password?: string; displayName?: string }) =>
-    graphql<{ register: Session }>(gateway, REGISTER, { input: { password: 'correct horse battery', displayName: 'Ada', ...input } });
+  const register = async (input: { email: string; password?: string; displayName?: string }, headers = from()) =>
+    graphql<{ register: Session }>(gateway, REGISTER, { input: { password: 'correct horse battery', displayName: 'Ada', ...input } }, headers);
   const login = async (input: { email: string; password: string }, headers = from()) =>
     graphql<{ login: Session }>(gateway, LOGIN, { input }, headers);
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -36,7 +36,12 @@ describe('authentication through the gateway', () => {
   beforeAll(async () => {
     infra = await createTestInfra();
     services = await startServices(['auth-service', 'gateway'], infra.serviceEnv(), {
-      'auth-service': { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_MAX_ATTEMPTS_PER_ADDRESS: '6', REFRESH_REUSE_GRACE_SECONDS: '0' },
+      'auth-service': {
+        LOGIN_MAX_FAILURES_PER_ACCOUNT: '3',
+        LOGIN_MAX_ATTEMPTS_PER_ADDRESS: '6',
+        REGISTER_MAX_PER_ADDRESS: '3',
+        REFRESH_REUSE_GRACE_SECONDS: '0',
+      },
       gateway: { TRUST_PROXY: 'true' },
     });
     gateway = services.url('gateway');
@@ -123,6 +128,9 @@ describe('authentication through the gateway', () => {
       { email: email(), password: 'x'.repeat(257) },
       { email: email(), displayName: '   ' },
       { email: email(), displayName: 'x'.repeat(101) },
+      { email: email(), displayName: 'Ada\u0000' },
+      { email: email(), displayName: 'Ada\ud800' },
+      { email: email(), displayName: '\u202e' },
     ]) {
       const response = await register(bad);
       expect({ bad, code: errorCode(response), data: response.data }).toEqual({ bad, code: 'BAD_USER_INPUT', data: null });
@@ -130,6 +138,7 @@ describe('authentication through the gateway', () => {
 
     const contested = email();
     const results = await Promise.all(Array.from({ length: 5 }, () => register({ email: contested })));
+    expect(errorCode(await login({ email: 'a\u0000@example.com', password: 'whatever it is' }))).toBe('BAD_USER_INPUT');
     expect(results.filter((r) => r.data?.register)).toHaveLength(1);
     expect(results.filter((r) => errorCode(r) === 'BAD_USER_INPUT')).toHaveLength(4);
   });
@@ -154,6 +163,18 @@ describe('authentication through the gateway', () => {
     expect(errorCode(replay)).toBe('UNAUTHENTICATED');
     // The replay revoked the family: the token the legitimate client holds stops working too.
     expect(errorCode(await graphql(gateway, REFRESH, { token: second.refreshToken }))).toBe('UNAUTHENTICATED');
+  });
+
+  it('revokes a family completely even while one of its tokens is being refreshed', async () => {
+    for (let round = 0; round < 8; round++) {
+      const session = (await register({ email: email() })).data?.register as Session;
+      const [refreshed] = await Promise.all([
+        graphql<{ refresh: Session }>(gateway, REFRESH, { token: session.refreshToken }),
+        graphql(gateway, LOGOUT, { token: session.refreshToken }),
+      ]);
+      const survivor = refreshed.data?.refresh.refreshToken;
+      if (survivor) expect(errorCode(await graphql(gateway, REFRESH, { token: survivor }))).toBe('UNAUTHENTICATED');
+    }
   });
 
   it('logs out: the session\'s refresh token stops working', async () => {
@@ -223,6 +244,22 @@ describe('authentication through the gateway', () => {
       const locked = await login({ email: address, password: 'correct horse battery' });
       expect(errorCode(locked)).toBe('RATE_LIMITED');
       expect(locked.errors?.[0]?.extensions?.retryAfterSeconds).toEqual(expect.any(Number));
+    });
+
+    it('counts parallel guesses too, and locks accounts with the longest emails', async () => {
+      const address = `${'l'.repeat(240)}@example.com`;
+      await register({ email: address });
+      const codes = await Promise.all(Array.from({ length: 10 }, () => login({ email: address, password: 'wrong password!' })).map((r) => r.then(errorCode)));
+      expect(codes.filter((c) => c === 'UNAUTHENTICATED').length).toBeLessThanOrEqual(3);
+      expect(codes.filter((c) => c === 'RATE_LIMITED').length).toBeGreaterThanOrEqual(7);
+      expect(codes.every((c) => c === 'UNAUTHENTICATED' || c === 'RATE_LIMITED')).toBe(true);
+    });
+
+    it('limits registrations from one client address', async () => {
+      const client = from();
+      const codes: (string | undefined)[] = [];
+      for (let i = 0; i < 4; i++) codes.push(errorCode(await register({ email: email() }, client)));
+      expect(codes).toEqual([undefined, undefined, undefined, 'RATE_LIMITED']);
     });
 
     it('limits attempts from one client address across accounts', async () => {

@@ -40,8 +40,8 @@ export class AuthResolver {
   }
 
   @Mutation(() => AuthPayload)
-  async register(@Args('input') input: RegisterInput): Promise<AuthPayload> {
-    return this.session(AuthSubjects.register, parse(RegisterRequest, input));
+  async register(@Args('input') input: RegisterInput, @Context() context: GatewayContext): Promise<AuthPayload> {
+    return this.session(AuthSubjects.register, parse(RegisterRequest, { ...input, clientAddress: context.clientAddress }));
   }
 
   @Mutation(() => AuthPayload)

@@ -64,6 +64,19 @@ describe('signing keys', () => {
     expect(errorCode(await graphql(url, ME, {}, { authorization: `Bearer ${oldToken.split('.').slice(0, 2).join('.')}.AAAA` }))).toBe('UNAUTHENTICATED');
   });
 
+  it('refuse a private key among the previous public keys, rather than publish it', async () => {
+    const old = ed25519('key-old');
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const leaked = { ...privateKey.export({ format: 'jwk' }), kid: 'key-old' };
+    const lines: string[] = [];
+    const auth = ServiceProcess.launch('auth-service', {
+      env: { ...process.env, ...infra.serviceEnv({ JWT_PRIVATE_KEY: old.pem, JWT_KEY_ID: old.kid, JWT_PREVIOUS_PUBLIC_KEYS: JSON.stringify([leaked]) }) },
+      onLine: (line) => lines.push(line),
+    });
+    expect(await auth.exited).toBe(78);
+    expect(lines.join('\n')).toContain('JWT_PREVIOUS_PUBLIC_KEYS: must be a JSON array of public Ed25519 JWKs');
+  });
+
   it('refuse to run in production without a configured key', async () => {
     const lines: string[] = [];
     const auth = ServiceProcess.launch('auth-service', {

@@ -75,7 +75,8 @@ export class NatsRpc implements OnModuleDestroy {
       );
     } catch (error) {
       stop({ outcome: 'unavailable' });
-      throw new RpcException('UNAVAILABLE', `${subject} did not answer: ${(error as Error).message}`);
+      this.logger.warn(`${subject} did not answer: ${(error as Error).message}`);
+      throw new RpcException('UNAVAILABLE', 'a service this needs is unavailable; retry shortly');
     }
     const reply = RpcReply.safeParse(parseJson(msg.data));
     if (!reply.success) {
