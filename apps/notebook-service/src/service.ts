@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
-import { platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
+import { EventStoreModule, platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
 import { join } from 'node:path';
+import { NotebooksModule } from './notebooks/notebooks.module';
 
 export const NotebookEnv = platformEnv(4101);
 export type NotebookConfig = ReturnType<typeof NotebookEnv.parse>;
@@ -19,6 +20,8 @@ export const notebookService: ServiceDefinition<NotebookConfig> = {
         config,
         database: { schema: 'notebook', migrationsFolder: join(__dirname, '..', 'migrations') },
       }),
+      EventStoreModule.forRoot(),
+      NotebooksModule,
     ],
   }),
 };

@@ -69,7 +69,7 @@ export const NotebookCommandInput = z.discriminatedUnion('type', [
 ]);
 export type NotebookCommandInput = z.infer<typeof NotebookCommandInput>;
 
-/** The request on `NotebookSubjects.command`. Authorization happened at the gateway. */
+/** The request on `NotebookSubjects.command`. notebook-service authorizes `actorId` against the notebook itself. */
 export const NotebookCommandRequest = z.object({
   command: NotebookCommandInput,
   actorId: Id,

@@ -171,6 +171,8 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
         return refuse(new ConcurrencyError(ref, expectedVersion, aggregate.position));
       }
       if (attempt >= maxAttempts) return refuse(new ConcurrencyError(ref, error.expectedVersion, aggregate.position));
+      // Writers that collided would collide again at once; a little random wait spreads them out.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
     }
   }
 }

@@ -1,1 +1,2 @@
 export * from './notebook.decider';
+export * from './notebook.permissions';
