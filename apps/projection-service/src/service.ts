@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
-import { platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
+import { EventStoreModule, platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
 import { join } from 'node:path';
+import { ReadModelModule } from './read-model/read-model.module';
 
 export const ProjectionEnv = platformEnv(4105);
 export type ProjectionConfig = ReturnType<typeof ProjectionEnv.parse>;
@@ -19,6 +20,8 @@ export const projectionService: ServiceDefinition<ProjectionConfig> = {
         config,
         database: { schema: 'read', migrationsFolder: join(__dirname, '..', 'migrations') },
       }),
+      EventStoreModule.forRoot(),
+      ReadModelModule,
     ],
   }),
 };

@@ -1,6 +1,6 @@
 import { aggregateIdOf, type EventCategory } from '@notebooks/contracts';
 import { decodeCommit } from './commit-codec';
-import type { ConsumerOptions, DeliveredCommit } from './event-store';
+import { RetryLater, type ConsumerOptions, type DeliveredCommit } from './event-store';
 
 export const CONSUMER_DEFAULTS = {
   batchSize: 100,
@@ -31,7 +31,8 @@ export interface Delivery {
  * - a commit that failed `maxDeliver` times goes to `onPoison` and is acknowledged (parked, never
  *   silently dropped) — but only while other commits succeed: when nothing does, the fault is
  *   taken for an outage and everything is redelivered later instead;
- * - if parking fails too, the commit is redelivered later.
+ * - if parking fails too, the commit is redelivered later;
+ * - a {@link RetryLater} is redelivered after its own short delay and never parked.
  */
 export class BatchProcessor {
   private readonly holds = new Map<string, { sequence: number; until: number }>();
@@ -92,6 +93,10 @@ export class BatchProcessor {
   }
 
   private async failed(delivery: Delivery, commit: DeliveredCommit, error: unknown): Promise<void> {
+    if (error instanceof RetryLater) {
+      delivery.nak(error.delayMs);
+      return;
+    }
     const delay = retryDelay(this.options, delivery);
     const healthy = Date.now() - this.lastSuccessAt <= Math.max(...(this.options.retryDelaysMs ?? CONSUMER_DEFAULTS.retryDelaysMs)) + this.ackWaitMs();
     if (delivery.deliveryCount >= (this.options.maxDeliver ?? CONSUMER_DEFAULTS.maxDeliver) && healthy) {

@@ -132,3 +132,17 @@ export class CommitTooLargeError extends Error {
     this.name = 'CommitTooLargeError';
   }
 }
+
+/**
+ * Thrown by a consumer's handler for a condition that passes by itself (e.g. a commit that arrived
+ * before its predecessor was applied): redelivered after `delayMs`, never parked.
+ */
+export class RetryLater extends Error {
+  constructor(
+    message: string,
+    readonly delayMs = 250,
+  ) {
+    super(message);
+    this.name = 'RetryLater';
+  }
+}

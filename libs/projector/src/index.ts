@@ -1,1 +1,2 @@
 export * from './projector-tables.migration';
+export * from './projector';

@@ -89,6 +89,8 @@ export interface RunningServices {
   url(name: ServiceName): string;
   /** Output lines of each service, for failure messages. */
   output(name: ServiceName): string;
+  /** Ends a service abruptly (SIGKILL), as a crash would. */
+  kill(name: ServiceName): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -125,5 +127,14 @@ export async function startServices(
     if (!service) throw new Error(`${name} was not started`);
     return service;
   };
-  return { url: (name) => get(name).url, output: (name) => get(name).lines.join('\n'), stop };
+  return {
+    url: (name) => get(name).url,
+    output: (name) => get(name).lines.join('\n'),
+    kill: async (name) => {
+      const { process: child } = get(name);
+      child.child.kill('SIGKILL');
+      await child.exited;
+    },
+    stop,
+  };
 }

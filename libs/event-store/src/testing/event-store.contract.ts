@@ -4,6 +4,7 @@ import {
   CommitTooLargeError,
   ConcurrencyError,
   NO_STREAM,
+  RetryLater,
   type DeliveredCommit,
   type EventStore,
   type NewCommit,
@@ -316,6 +317,29 @@ export function eventStoreContract(name: string, create: () => Promise<ContractS
         await new Promise((r) => setTimeout(r, 400));
         down = false;
         await eventually(() => refs.every((r) => handled.has(r.id)));
+
+        expect(parked).toEqual([]);
+      });
+
+      it('retries RetryLater soon and never parks it, however often it comes', async () => {
+        const category = 'notebooks' as const;
+        const ref: StreamRef = { category, id: randomUUID() };
+        await store.append(ref, commitOf(event(1)), NO_STREAM);
+        await store.append({ category, id: randomUUID() }, commitOf(event(1)), NO_STREAM);
+        let attempts = 0;
+        const parked: PoisonMessage[] = [];
+        const consumer = await store.consume({
+          category,
+          name: `transient-${randomUUID().slice(0, 8)}`,
+          maxDeliver: 2,
+          onPoison: async (message) => void parked.push(message),
+          handle: async (batch) => {
+            if (batch.some((c) => c.ref.id === ref.id) && ++attempts < 5) throw new RetryLater('not yet', 20);
+          },
+        });
+        consumers.push(consumer);
+        await eventually(() => attempts >= 5);
+        await eventually(async () => (await consumer.lag()).ackPending === 0);
 
         expect(parked).toEqual([]);
       });

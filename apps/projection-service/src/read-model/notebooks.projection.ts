@@ -1,0 +1,121 @@
+import { eventDecoder, type CommitMessage, type NotebookEvent } from '@notebooks/contracts';
+import { ProjectionGap } from '@notebooks/projector';
+import { sql, type Transaction } from 'kysely';
+import type { ReadDatabase } from './read-database';
+
+const decode = eventDecoder('notebooks');
+
+/**
+ * Folds a notebook commit into notebooks, cells (dense positions) and collaborators. The notebook
+ * row is locked and its version compared first: an applied commit is skipped, one that is ahead
+ * throws ProjectionGap (its predecessor comes first).
+ */
+export async function projectNotebookCommit(trx: Transaction<ReadDatabase>, commit: CommitMessage): Promise<void> {
+  const first = commit.events[0];
+  const last = commit.events.at(-1);
+  if (!first || !last) return;
+  const id = commit.streamId;
+  const current = await trx.selectFrom('read.notebooks').select('version').where('id', '=', id).forUpdate().executeTakeFirst();
+  const version = current?.version ?? 0;
+  if (last.version <= version) return;
+  if (first.version !== version + 1) throw new ProjectionGap(id, version + 1, first.version);
+
+  for (const envelope of commit.events) {
+    const at = new Date(envelope.occurredAt);
+    await applyEvent(trx, id, decode(envelope), at, envelope.version);
+  }
+  await trx.updateTable('read.notebooks').set({ version: last.version, updated_at: new Date(last.occurredAt) }).where('id', '=', id).execute();
+}
+
+async function applyEvent(trx: Transaction<ReadDatabase>, id: string, event: NotebookEvent, at: Date, version: number): Promise<void> {
+  const cells = () => trx.updateTable('read.cells').where('notebook_id', '=', id);
+  switch (event.type) {
+    case 'notebook.created': {
+      const { ownerId, title, description, visibility, forkedFrom } = event.data;
+      await trx
+        .insertInto('read.notebooks')
+        .values({
+          id,
+          owner_id: ownerId,
+          title,
+          description,
+          visibility,
+          forked_from_id: forkedFrom?.notebookId ?? null,
+          forked_from_version: forkedFrom?.version ?? null,
+          version,
+          created_at: at,
+          updated_at: at,
+        })
+        .execute();
+      return;
+    }
+    case 'notebook.updated': {
+      const { title, description, visibility } = event.data;
+      await trx
+        .updateTable('read.notebooks')
+        .set({ ...(title !== undefined && { title }), ...(description !== undefined && { description }), ...(visibility !== undefined && { visibility }) })
+        .where('id', '=', id)
+        .execute();
+      return;
+    }
+    case 'notebook.deleted':
+      await trx.updateTable('read.notebooks').set({ deleted: true }).where('id', '=', id).execute();
+      return;
+    case 'notebook.forked':
+      return;
+    case 'notebook.restored': {
+      const { title, description, visibility, cells: restored } = event.data;
+      await trx
+        .updateTable('read.notebooks')
+        .set({ title, description, ...(visibility !== undefined && { visibility }) })
+        .where('id', '=', id)
+        .execute();
+      await trx.deleteFrom('read.cells').where('notebook_id', '=', id).execute();
+      if (restored.length > 0) {
+        await trx
+          .insertInto('read.cells')
+          .values(restored.map((cell, position) => ({ notebook_id: id, id: cell.cellId, kind: cell.kind, value: cell.value, is_closed: cell.isClosed, position, created_at: at, updated_at: at })))
+          .execute();
+      }
+      return;
+    }
+    case 'notebook.shared':
+      await trx
+        .insertInto('read.collaborators')
+        .values({ notebook_id: id, user_id: event.data.userId, role: event.data.role })
+        .onConflict((c) => c.columns(['notebook_id', 'user_id']).doUpdateSet({ role: event.data.role }))
+        .execute();
+      return;
+    case 'notebook.unshared':
+      await trx.deleteFrom('read.collaborators').where('notebook_id', '=', id).where('user_id', '=', event.data.userId).execute();
+      return;
+    case 'cell.created': {
+      const { cellId, kind, value, position, isClosed } = event.data;
+      await cells().set({ position: sql`position + 1` }).where('position', '>=', position).execute();
+      await trx.insertInto('read.cells').values({ notebook_id: id, id: cellId, kind, value, position, is_closed: isClosed, created_at: at, updated_at: at }).execute();
+      return;
+    }
+    case 'cell.updated': {
+      const { cellId, value, kind, isClosed } = event.data;
+      await cells()
+        .set({ updated_at: at, ...(value !== undefined && { value }), ...(kind !== undefined && { kind }), ...(isClosed !== undefined && { is_closed: isClosed }) })
+        .where('id', '=', cellId)
+        .execute();
+      return;
+    }
+    case 'cell.moved': {
+      const { cellId, position: to } = event.data;
+      const cell = await trx.selectFrom('read.cells').select('position').where('notebook_id', '=', id).where('id', '=', cellId).executeTakeFirstOrThrow();
+      const from = cell.position;
+      if (to > from) await cells().set({ position: sql`position - 1` }).where('position', '>', from).where('position', '<=', to).execute();
+      if (to < from) await cells().set({ position: sql`position + 1` }).where('position', '>=', to).where('position', '<', from).execute();
+      await cells().set({ position: to, updated_at: at }).where('id', '=', cellId).execute();
+      return;
+    }
+    case 'cell.deleted': {
+      const cell = await trx.deleteFrom('read.cells').where('notebook_id', '=', id).where('id', '=', event.data.cellId).returning('position').executeTakeFirstOrThrow();
+      await cells().set({ position: sql`position - 1` }).where('position', '>', cell.position).execute();
+      return;
+    }
+  }
+}
