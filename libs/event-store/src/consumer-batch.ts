@@ -10,6 +10,9 @@ export const CONSUMER_DEFAULTS = {
   retryDelaysMs: [1_000, 5_000, 30_000, 120_000, 300_000],
 } as const;
 
+/** A commit waiting behind its aggregate's failed one comes back this soon (it has not failed itself). */
+const HELD_RETRY_MS = 500;
+
 /** One delivery as either adapter hands it over, with the adapter's acknowledgement verbs. */
 export interface Delivery {
   sequence: number;
@@ -36,6 +39,8 @@ export interface Delivery {
  */
 export class BatchProcessor {
   private readonly holds = new Map<string, { sequence: number; until: number }>();
+  /** Real failures per sequence: redeliveries for holds and RetryLater do not count towards parking. */
+  private readonly failures = new Map<number, number>();
   private lastSuccessAt = 0;
 
   constructor(private readonly options: ConsumerOptions) {}
@@ -51,7 +56,7 @@ export class BatchProcessor {
     }
     const ready = decoded.filter(([delivery, commit]) => {
       if (!this.held(commit)) return true;
-      delivery.nak(retryDelay(this.options, delivery));
+      delivery.nak(HELD_RETRY_MS);
       return false;
     });
     if (ready.length === 0) return;
@@ -64,7 +69,7 @@ export class BatchProcessor {
     }
     for (const [delivery, commit] of ready) {
       if (this.held(commit)) {
-        delivery.nak(retryDelay(this.options, delivery));
+        delivery.nak(HELD_RETRY_MS);
         continue;
       }
       try {
@@ -88,6 +93,7 @@ export class BatchProcessor {
 
   private succeeded(delivery: Delivery, commit: DeliveredCommit): void {
     delivery.ack();
+    this.failures.delete(delivery.sequence);
     this.lastSuccessAt = Date.now();
     if (this.holds.get(commit.ref.id)?.sequence === commit.sequence) this.holds.delete(commit.ref.id);
   }
@@ -97,10 +103,14 @@ export class BatchProcessor {
       delivery.nak(error.delayMs);
       return;
     }
-    const delay = retryDelay(this.options, delivery);
+    const failures = (this.failures.get(delivery.sequence) ?? 0) + 1;
+    this.failures.set(delivery.sequence, failures);
+    if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value as number);
+    const delay = retryDelay(this.options, { deliveryCount: failures });
     const healthy = Date.now() - this.lastSuccessAt <= Math.max(...(this.options.retryDelaysMs ?? CONSUMER_DEFAULTS.retryDelaysMs)) + this.ackWaitMs();
-    if (delivery.deliveryCount >= (this.options.maxDeliver ?? CONSUMER_DEFAULTS.maxDeliver) && healthy) {
-      await this.park(delivery, `failed ${delivery.deliveryCount} times: ${describe(error)}`);
+    if (failures >= (this.options.maxDeliver ?? CONSUMER_DEFAULTS.maxDeliver) && healthy) {
+      this.failures.delete(delivery.sequence);
+      await this.park(delivery, `failed ${failures} times: ${describe(error)}`);
       if (this.holds.get(commit.ref.id)?.sequence === commit.sequence) this.holds.delete(commit.ref.id);
       return;
     }

@@ -96,6 +96,26 @@ describe(handleCommand.name, () => {
     await expect(replica().run(create)).rejects.toBeInstanceOf(NotebookRejected);
   });
 
+  it('never takes a cached "nothing to do" for granted: an unshare another replica made necessary is written', async () => {
+    const a = replica();
+    const b = replica();
+    await a.run(create);
+    const bob = randomUUID();
+    await b.run({ type: 'ShareNotebook', userId: bob, role: 'EDITOR' });
+
+    const result = await a.run({ type: 'UnshareNotebook', userId: bob });
+    expect(result.events.map((e) => e.type)).toEqual(['notebook.unshared']);
+    expect((await loadAggregate(store, notebookDecider, ref, { decode })).state.collaborators).toEqual([]);
+  });
+
+  it('lets the decider refuse before a version conflict is reported', async () => {
+    const sut = replica();
+    await sut.run(create);
+    await sut.run(addCell());
+
+    await expect(sut.run({ type: 'DeleteCell', cellId: randomUUID() }, { expectedVersion: 1 })).rejects.toMatchObject({ reason: 'cell-not-found' });
+  });
+
   it('answers a repeated idempotency key with the first result without deciding again', async () => {
     const sut = replica();
     await sut.run(create);

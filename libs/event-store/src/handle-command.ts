@@ -26,8 +26,11 @@ export class AggregateCache<State> {
     return entry;
   }
 
+  /** Keeps the entry at the furthest position: a slower load finishing late never rolls it back. */
   set(ref: StreamRef, aggregate: Aggregate<State>): void {
     const key = `${ref.category}/${ref.id}`;
+    const existing = this.entries.get(key);
+    if (existing && existing.position.sequence > aggregate.position.sequence) return;
     this.entries.delete(key);
     this.entries.set(key, aggregate);
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
@@ -128,6 +131,12 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
         fresh = true;
         continue;
       }
+      // The decider's refusal (e.g. not allowed to see it) speaks first: a conflict would reveal the version.
+      try {
+        decider.decide(command, aggregate.state);
+      } catch (rejection) {
+        return refuse(rejection);
+      }
       return refuse(new ConcurrencyError(ref, expectedVersion, aggregate.position));
     }
 
@@ -140,7 +149,15 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
       fresh = true;
       continue;
     }
-    if (events.length === 0) return { ref, events: [], version: aggregate.position.version, duplicate: false };
+    if (events.length === 0) {
+      // "Nothing to do" is only true of the current state: a cached one may miss what made it necessary.
+      if (!fresh) {
+        aggregate = await loadAggregate(store, decider, ref, options, aggregate);
+        fresh = true;
+        continue;
+      }
+      return { ref, events: [], version: aggregate.position.version, duplicate: false };
+    }
 
     try {
       const result = await store.append(

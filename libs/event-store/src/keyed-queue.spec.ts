@@ -1,4 +1,4 @@
-import { KeyedQueue } from './keyed-queue';
+import { KeyedQueue, QueueWaitExceeded } from './keyed-queue';
 
 describe(KeyedQueue.name, () => {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -30,5 +30,16 @@ describe(KeyedQueue.name, () => {
     })));
 
     expect(log.slice(0, 2).sort()).toEqual(['start a', 'start b']);
+  });
+
+  it('drops a task that waited past its deadline instead of running it late', async () => {
+    const sut = new KeyedQueue();
+    let ran = false;
+    const slow = sut.run('a', () => sleep(50));
+    const late = sut.run('a', async () => void (ran = true), 10);
+
+    await slow;
+    await expect(late).rejects.toBeInstanceOf(QueueWaitExceeded);
+    expect(ran).toBe(false);
   });
 });

@@ -28,6 +28,18 @@ export class ProjectionGap extends RetryLater {
   }
 }
 
+/**
+ * The version guard every projection applies, given the version its row reflects: false for a
+ * commit already applied (redelivery, replay), true for the next one, ProjectionGap for one ahead.
+ */
+export function shouldApply(commit: CommitMessage, currentVersion: number): boolean {
+  const first = commit.events[0]?.version ?? 0;
+  const last = commit.events.at(-1)?.version ?? 0;
+  if (last <= currentVersion) return false;
+  if (first !== currentVersion + 1) throw new ProjectionGap(commit.streamId, currentVersion + 1, first);
+  return true;
+}
+
 export interface ProjectionOptions<DB> {
   /** Name of the projection: its durable consumer, checkpoint and dead letters. */
   name: string;
@@ -100,6 +112,8 @@ export async function runProjection<DB>(options: ProjectionOptions<DB>): Promise
         }
         await options.apply(trx, delivered.commit, delivered.sequence);
       }
+      // The highest sequence seen: with replicas and retries, lower ones may still be on their way.
+      // Exactly-once comes from the version guards, not from this mark.
       const last = Math.max(...batch.map((c) => c.sequence));
       await sql`
         insert into ${table('checkpoints')} (projection, stream, sequence, updated_at) values (${options.name}, ${stream}, ${last}, now())

@@ -94,6 +94,10 @@ describe('notebook commands over NATS', () => {
     expect([await edit(stranger), await share(stranger), await remove(stranger)]).toEqual(['NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND']);
     expect(await codeOf(send(stranger, { type: 'ForkNotebook', notebookId }))).toBe('NOT_FOUND');
 
+    expect(await codeOf(send(stranger, { type: 'DeleteNotebook', notebookId }, { expectedVersion: 0 }))).toBe('NOT_FOUND');
+    expect(await codeOf(send(stranger, { type: 'RestoreNotebook', notebookId, version: 1 }))).toBe('NOT_FOUND');
+    expect(await codeOf(send(viewer, { type: 'RestoreNotebook', notebookId, version: 1 }))).toBe('FORBIDDEN');
+
     await send(owner, { type: 'UnshareNotebook', notebookId, userId: editor });
     expect(await edit(editor)).toBe('NOT_FOUND');
     expect(await remove(owner)).toBe('ok');
@@ -105,7 +109,8 @@ describe('notebook commands over NATS', () => {
     await send(owner, { type: 'AddCell', notebookId, kind: 'JS', value: 'a = 1' });
     expect(await codeOf(send(stranger, { type: 'AddCell', notebookId, kind: 'JS', value: '1' }))).toBe('FORBIDDEN');
 
-    const fork = await send(stranger, { type: 'ForkNotebook', notebookId, title: 'Mine now' });
+    await expect(send(stranger, { type: 'ForkNotebook', notebookId }, { expectedVersion: 1 })).rejects.toMatchObject({ code: 'CONFLICT', details: { currentVersion: 2 } });
+    const fork = await send(stranger, { type: 'ForkNotebook', notebookId, title: 'Mine now' }, { expectedVersion: 2 });
     expect(fork).toMatchObject({ version: 2, duplicate: false });
     expect(await send(stranger, { type: 'AddCell', notebookId: fork.notebookId, kind: 'JS', value: 'b = a + 1' })).toMatchObject({ version: 3 });
     expect(await commits(notebookId)).toBe(3); // created, cell, forked

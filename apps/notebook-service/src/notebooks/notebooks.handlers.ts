@@ -1,6 +1,6 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { NotebookCommandRequest, NotebookSubjects } from '@notebooks/contracts';
-import { CommitTooLargeError, ConcurrencyError } from '@notebooks/event-store';
+import { CommitTooLargeError, ConcurrencyError, QueueWaitExceeded } from '@notebooks/event-store';
 import { NotebookAccessDenied, NotebookRejected, type NotebookRejectionReason } from '@notebooks/notebook-domain';
 import { NatsRpc, RpcException } from '@notebooks/platform';
 import { NotebooksService } from './notebooks.service';
@@ -39,5 +39,6 @@ export function toRpcException(error: unknown): unknown {
     return new RpcException('CONFLICT', `the notebook is at version ${error.actual.version}`, { currentVersion: error.actual.version });
   }
   if (error instanceof CommitTooLargeError) return new RpcException('PAYLOAD_TOO_LARGE', 'the change is larger than a notebook commit may be');
+  if (error instanceof QueueWaitExceeded) return new RpcException('UNAVAILABLE', 'the notebook is busy; retry shortly');
   return error;
 }

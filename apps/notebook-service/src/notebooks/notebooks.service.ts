@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { eventDecoder, type Decider, type NotebookCommandReply, type NotebookCommandRequest, type NotebookEvent, type StreamRef } from '@notebooks/contracts';
-import { AggregateCache, EventStore, handleCommand, KeyedQueue, loadAggregate, type CommandResult } from '@notebooks/event-store';
+import { AggregateCache, ConcurrencyError, EventStore, handleCommand, KeyedQueue, loadAggregate, type CommandResult } from '@notebooks/event-store';
 import {
   actionOf,
   initialState,
@@ -11,9 +11,12 @@ import {
   type NotebookState,
 } from '@notebooks/notebook-domain';
 import { currentCorrelationId } from '@notebooks/platform';
+
 import { randomUUID } from 'node:crypto';
 
 const decode = eventDecoder('notebooks');
+/** A command still queued behind others this long is dropped: its caller (5 s request timeout) has given up. */
+const MAX_QUEUE_WAIT_MS = 4_000;
 const notebook = (id: string): StreamRef => ({ category: 'notebooks', id });
 
 /**
@@ -36,6 +39,7 @@ function authorizedFor(actorId: string): Decider<NotebookCommand, NotebookEvent,
 /** Notebook commands: turns what a client asked for into decider commands and runs them on the log. */
 @Injectable()
 export class NotebooksService {
+  private readonly logger = new Logger(NotebooksService.name);
   private readonly cache = new AggregateCache<NotebookState>(10_000);
   private readonly queue = new KeyedQueue();
 
@@ -57,6 +61,8 @@ export class NotebooksService {
       case 'ForkNotebook':
         return this.fork(command.notebookId, command.title, request);
       case 'RestoreNotebook': {
+        // Who may restore is checked before the history is read (and again inside the decision).
+        await this.readable(command.notebookId, actorId, 'edit-content');
         const target = await this.stateAt(command.notebookId, command.version);
         return this.run(command.notebookId, { type: 'RestoreNotebook', toVersion: command.version, target }, request);
       }
@@ -93,31 +99,50 @@ export class NotebooksService {
         expectedVersion: request.expectedVersion,
       },
       { decode, cache: this.cache },
-    ));
+    ), MAX_QUEUE_WAIT_MS);
     return { notebookId: result.ref.id, version: result.version, cellId: createdCell(result) ?? cellId ?? null, duplicate: result.duplicate };
   }
 
-  /** A copy owned by the actor, linked to its source; the source records who forked it. */
+  /**
+   * A copy owned by the actor, linked to its source. The client's `expectedVersion` is the source's.
+   * The source then records who forked it — best effort: the fork exists either way.
+   */
   private async fork(sourceId: string, title: string | undefined, request: NotebookCommandRequest): Promise<NotebookCommandReply> {
-    const source = await loadAggregate(this.store, notebookDecider, notebook(sourceId), { decode, cache: this.cache });
-    if (source.state.status !== 'active' || permission(source.state, request.actorId, 'read') !== 'allowed') {
-      throw new NotebookAccessDenied('hidden');
+    const source = await this.readable(sourceId, request.actorId, 'read');
+    if (request.expectedVersion !== undefined && request.expectedVersion !== source.position.version) {
+      throw new ConcurrencyError(notebook(sourceId), request.expectedVersion, source.position);
     }
     const cellIds = source.state.cells.map(() => randomUUID());
-    const fork = await this.run(randomUUID(), { type: 'ForkNotebook', sourceId, source: source.state, ownerId: request.actorId, title, cellIds }, request);
-    await this.queue.run(sourceId, () => handleCommand(
-      this.store,
-      notebookDecider,
-      {
-        ref: notebook(sourceId),
-        command: { type: 'RecordFork', forkId: fork.notebookId, forkedBy: request.actorId, atVersion: source.position.version },
-        actorId: request.actorId,
-        correlationId: currentCorrelationId() ?? null,
-        idempotencyKey: `fork-recorded:${fork.notebookId}`,
-      },
-      { decode, cache: this.cache },
-    ));
+    const fork = await this.run(
+      randomUUID(),
+      { type: 'ForkNotebook', sourceId, source: source.state, ownerId: request.actorId, title, cellIds },
+      { ...request, expectedVersion: undefined },
+    );
+    await this.queue
+      .run(sourceId, () =>
+        handleCommand(
+          this.store,
+          notebookDecider,
+          {
+            ref: notebook(sourceId),
+            command: { type: 'RecordFork', forkId: fork.notebookId, forkedBy: request.actorId, atVersion: source.position.version },
+            actorId: request.actorId,
+            correlationId: currentCorrelationId() ?? null,
+            idempotencyKey: `fork-recorded:${fork.notebookId}`,
+          },
+          { decode, cache: this.cache },
+        ),
+      )
+      .catch((error: unknown) => this.logger.warn(`fork ${fork.notebookId} of ${sourceId} not recorded on the source: ${String(error)}`));
     return fork;
+  }
+
+  /** The notebook as it is, if the actor may do `action` on it; otherwise it does not exist for them. */
+  private async readable(notebookId: string, actorId: string, action: 'read' | 'edit-content') {
+    const aggregate = await loadAggregate(this.store, notebookDecider, notebook(notebookId), { decode, cache: this.cache });
+    const verdict = aggregate.state.status === 'active' ? permission(aggregate.state, actorId, action) : 'hidden';
+    if (verdict !== 'allowed') throw new NotebookAccessDenied(verdict);
+    return aggregate;
   }
 
   /** The notebook as it was at `version` (its head if the log is shorter: the decider refuses that). */

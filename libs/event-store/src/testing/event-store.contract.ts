@@ -344,6 +344,34 @@ export function eventStoreContract(name: string, create: () => Promise<ContractS
         expect(parked).toEqual([]);
       });
 
+      it('counts only real failures towards parking, not retries for RetryLater', async () => {
+        const category = 'users' as const;
+        const ref: StreamRef = { category, id: randomUUID() };
+        await store.append(ref, commitOf(event(1)), NO_STREAM);
+        await store.append({ category, id: randomUUID() }, commitOf(event(1)), NO_STREAM);
+        let attempts = 0;
+        let handled = false;
+        const parked: PoisonMessage[] = [];
+        const consumer = await store.consume({
+          category,
+          name: `counted-${randomUUID().slice(0, 8)}`,
+          maxDeliver: 2,
+          retryDelaysMs: [20],
+          onPoison: async (message) => void parked.push(message),
+          handle: async (batch) => {
+            if (!batch.some((c) => c.ref.id === ref.id)) return;
+            attempts++;
+            if (attempts <= 4) throw new RetryLater('waiting', 10);
+            if (attempts === 5) throw new Error('one real failure');
+            handled = true;
+          },
+        });
+        consumers.push(consumer);
+        await eventually(() => handled);
+
+        expect(parked).toEqual([]);
+      });
+
       it('redelivers a poison commit whose parking failed, until parking works', async () => {
         const category = 'users' as const;
         const bad: StreamRef = { category, id: randomUUID() };
