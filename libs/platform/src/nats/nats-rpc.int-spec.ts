@@ -65,6 +65,15 @@ describe(NatsRpc.name, () => {
     await expect(hidden).rejects.toMatchObject({ code: 'INTERNAL_SERVER_ERROR', message: 'internal error' });
   });
 
+  it('answers UNAVAILABLE when a handler meets a dependency that is down', async () => {
+    const server = replica();
+    server.serve('rpc.pg-down', Echo, async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    });
+
+    await expect(replica('client').request('rpc.pg-down', { text: 'x' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
   it('reports UNAVAILABLE when nobody answers', async () => {
     await expect(replica('client').request('rpc.nobody', {}, { timeoutMs: 500 })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
   });

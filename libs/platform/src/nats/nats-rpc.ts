@@ -1,5 +1,16 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  ClosedConnectionError,
+  ConnectionError,
+  DrainingConnectionError,
+  headers as natsHeaders,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 import { qualifySubject, RpcReply, type RpcError } from '@notebooks/contracts';
 import type { z } from 'zod';
 import { CORRELATION_HEADER, currentCorrelationId, withCorrelationId } from '../logging/correlation';
@@ -132,6 +143,10 @@ export class NatsRpc implements OnModuleDestroy {
 
   private toRpcError(subject: string, error: unknown): RpcError {
     if (error instanceof RpcException) return error.toJSON();
+    if (isTransient(error)) {
+      this.logger.warn(`handler for ${subject} met an unavailable dependency: ${(error as Error).message}`);
+      return { code: 'UNAVAILABLE', message: 'a service this needs is unavailable; retry shortly' };
+    }
     this.logger.error({ err: error, subject }, `handler for ${subject} failed`);
     return { code: 'INTERNAL_SERVER_ERROR', message: 'internal error' };
   }
@@ -144,4 +159,13 @@ function parseJson(data: Uint8Array): unknown {
   } catch {
     throw new RpcException('BAD_USER_INPUT', 'the message body is not valid JSON');
   }
+}
+
+/** NATS and network failures a retry may get past: answered UNAVAILABLE, not INTERNAL_SERVER_ERROR. */
+function isTransient(error: unknown): boolean {
+  if ([TimeoutError, NoRespondersError, ClosedConnectionError, DrainingConnectionError, ConnectionError, RequestError].some((type) => error instanceof type)) {
+    return true;
+  }
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001'].includes(code);
 }
