@@ -1,16 +1,17 @@
 import { Module } from '@nestjs/common';
 import { platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
 import { join } from 'node:path';
+import type { z } from 'zod';
 
-export const ExecutionEnv = platformEnv(4103);
-export type ExecutionConfig = ReturnType<typeof ExecutionEnv.parse>;
+export const executionEnv = platformEnv(4103);
+export type ExecutionConfig = z.infer<typeof executionEnv>;
 
 @Module({})
 export class ExecutionModule {}
 
 export const executionService: ServiceDefinition<ExecutionConfig> = {
   name: 'execution-service',
-  env: ExecutionEnv,
+  env: executionEnv,
   module: (config) => ({
     module: ExecutionModule,
     imports: [

@@ -1,17 +1,18 @@
 import { Module } from '@nestjs/common';
 import { EventStoreModule, platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
 import { join } from 'node:path';
+import type { z } from 'zod';
 import { NotebooksModule } from './notebooks/notebooks.module';
 
-export const NotebookEnv = platformEnv(4101);
-export type NotebookConfig = ReturnType<typeof NotebookEnv.parse>;
+export const notebookEnv = platformEnv(4101);
+export type NotebookConfig = z.infer<typeof notebookEnv>;
 
 @Module({})
 export class NotebookModule {}
 
 export const notebookService: ServiceDefinition<NotebookConfig> = {
   name: 'notebook-service',
-  env: NotebookEnv,
+  env: notebookEnv,
   module: (config) => ({
     module: NotebookModule,
     imports: [

@@ -1,17 +1,18 @@
 import { Module } from '@nestjs/common';
 import { EventStoreModule, platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
 import { join } from 'node:path';
+import type { z } from 'zod';
 import { ReadModelModule } from './read-model/read-model.module';
 
-export const ProjectionEnv = platformEnv(4105);
-export type ProjectionConfig = ReturnType<typeof ProjectionEnv.parse>;
+export const projectionEnv = platformEnv(4105);
+export type ProjectionConfig = z.infer<typeof projectionEnv>;
 
 @Module({})
 export class ProjectionModule {}
 
 export const projectionService: ServiceDefinition<ProjectionConfig> = {
   name: 'projection-service',
-  env: ProjectionEnv,
+  env: projectionEnv,
   module: (config) => ({
     module: ProjectionModule,
     imports: [

@@ -1,16 +1,17 @@
 import { Module } from '@nestjs/common';
 import { platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
 import { join } from 'node:path';
+import type { z } from 'zod';
 
-export const SearchEnv = platformEnv(4104);
-export type SearchConfig = ReturnType<typeof SearchEnv.parse>;
+export const searchEnv = platformEnv(4104);
+export type SearchConfig = z.infer<typeof searchEnv>;
 
 @Module({})
 export class SearchModule {}
 
 export const searchService: ServiceDefinition<SearchConfig> = {
   name: 'search-service',
-  env: SearchEnv,
+  env: searchEnv,
   module: (config) => ({
     module: SearchModule,
     imports: [
