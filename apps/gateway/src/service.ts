@@ -19,7 +19,7 @@ export const gatewayEnv = platformEnv(4000).extend({
 export type GatewayConfig = z.infer<typeof gatewayEnv>;
 
 /** Requests larger than this are refused with 413 before anything parses them. */
-export const GATEWAY_BODY_LIMIT_BYTES = 1024 * 1024;
+const GATEWAY_BODY_LIMIT_BYTES = 1024 * 1024;
 
 @Module({})
 export class GatewayModule {}

@@ -154,7 +154,7 @@ function toDelivered(category: EventCategory, delivery: Delivery): DeliveredComm
 }
 
 /** The delay before delivery n+1, after n deliveries. */
-export function retryDelay(options: ConsumerOptions, delivery: Pick<Delivery, 'deliveryCount'>): number {
+function retryDelay(options: ConsumerOptions, delivery: Pick<Delivery, 'deliveryCount'>): number {
   const delays = options.retryDelaysMs ?? CONSUMER_DEFAULTS.retryDelaysMs;
   return delays[Math.min(delivery.deliveryCount, delays.length) - 1] ?? delays[0] ?? 1_000;
 }

@@ -16,7 +16,7 @@ export interface DatabaseOptions {
   migrationsFolder?: string;
 }
 
-export function createDatabase(options: Pick<DatabaseOptions, 'url' | 'poolMax' | 'applicationName'>): Kysely<unknown> {
+function createDatabase(options: Pick<DatabaseOptions, 'url' | 'poolMax' | 'applicationName'>): Kysely<unknown> {
   const pool = new Pool({
     connectionString: options.url,
     max: options.poolMax,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
  * Migrations are ISO-dated files in a service's `migrations/` folder, applied in name order.
  * Loaded with `require` so the same code works from TypeScript sources (tests, dev) and compiled output.
  */
-export class FolderMigrationProvider implements MigrationProvider {
+class FolderMigrationProvider implements MigrationProvider {
   constructor(private readonly folder: string) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
