@@ -28,6 +28,8 @@ module.exports = {
       },
     ],
   },
+  // ESM-only packages: jest's module system cannot require() them, so swc turns them into CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!@observablehq/parser/)'],
   moduleNameMapper,
   globalSetup: path.join(__dirname, 'libs/testing/src/jest/global-setup.ts'),
   globalTeardown: path.join(__dirname, 'libs/testing/src/jest/global-teardown.ts'),

@@ -12,6 +12,8 @@ export const gatewayEnv = platformEnv(4000).extend({
   JWT_AUDIENCE: z.string().trim().min(1).default('notebooks-api'),
   /** An unknown key id refetches auth's public keys at most this often. */
   JWKS_REFRESH_COOLDOWN_MS: z.coerce.number().int().min(0).default(10_000),
+  /** How long `NotebookChange.notebook` and `notebook(minVersion:)` wait for the read model before answering UNAVAILABLE. */
+  READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(1).max(50).default(10),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5_000),
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).default(15),

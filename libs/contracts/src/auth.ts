@@ -53,7 +53,9 @@ export type LoginRequest = z.infer<typeof LoginRequest>;
 export const RefreshRequest = z.object({ refreshToken: RefreshToken });
 export type RefreshRequest = z.infer<typeof RefreshRequest>;
 
-export const UserRequest = z.object({ userId: z.uuid() });
+/** A user by id, or by email (the way people name whom they share with). */
+export const UserRequest = z.union([z.object({ userId: z.uuid() }), z.object({ email: EmailAddress })]);
+export type UserRequest = z.infer<typeof UserRequest>;
 
 export const UserProfile = z.object({
   id: z.uuid(),

@@ -31,3 +31,16 @@ export const RpcReply = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(false), error: RpcError }),
 ]);
 export type RpcReply<T = unknown> = { ok: true; data: T } | { ok: false; error: RpcError };
+
+/** Marks a schema check whose failure means "too large" rather than "malformed" (`params` of a zod refinement). */
+export const TOO_LARGE = { code: 'PAYLOAD_TOO_LARGE' } as const;
+
+/**
+ * What a failed validation tells the client: every problem with its path, as BAD_USER_INPUT — or
+ * PAYLOAD_TOO_LARGE when a size limit (a check carrying TOO_LARGE) is what failed.
+ */
+export function validationError(error: z.ZodError): RpcError {
+  const tooLarge = error.issues.some((issue) => issue.code === 'custom' && issue.params?.['code'] === TOO_LARGE.code);
+  const message = error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`).join('; ');
+  return { code: tooLarge ? 'PAYLOAD_TOO_LARGE' : 'BAD_USER_INPUT', message };
+}

@@ -9,3 +9,4 @@ export * from './event-registry';
 export * from './notebook-commands';
 export * from './testing/decider-spec';
 export * from './auth';
+export * from './read-model';

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { CellKind, CollaboratorRole, Visibility } from './notebook-events';
+import { EmailAddress } from './user-events';
+import { TOO_LARGE } from './errors';
 
 /** Limits of a notebook: the decider enforces them, edges validate with them. */
 export const NotebookLimits = {
@@ -27,6 +29,7 @@ const Title = z.string().trim().min(1).max(NotebookLimits.titleMaxLength);
 const Description = z.string().max(NotebookLimits.descriptionMaxLength).nullable();
 const CellValue = z.string().refine((value) => utf8ByteLength(value) <= NotebookLimits.cellValueMaxBytes, {
   message: 'cell value exceeds 256 KiB',
+  params: TOO_LARGE,
 });
 const Position = z.number().int().min(0);
 
@@ -46,7 +49,16 @@ export const NotebookCommandInput = z.discriminatedUnion('type', [
   z.object({ type: z.literal('DeleteNotebook'), notebookId: Id }),
   z.object({ type: z.literal('ForkNotebook'), notebookId: Id, title: Title.optional() }),
   z.object({ type: z.literal('RestoreNotebook'), notebookId: Id, version: z.number().int().min(1) }),
-  z.object({ type: z.literal('ShareNotebook'), notebookId: Id, userId: Id, role: CollaboratorRole }),
+  z
+    .object({
+      type: z.literal('ShareNotebook'),
+      notebookId: Id,
+      /** Whom to share with: by id, or by the email they registered with. */
+      userId: Id.optional(),
+      email: EmailAddress.optional(),
+      role: CollaboratorRole,
+    })
+    .refine((share) => (share.userId === undefined) !== (share.email === undefined), 'name the user by exactly one of userId and email'),
   z.object({ type: z.literal('UnshareNotebook'), notebookId: Id, userId: Id }),
   z.object({
     type: z.literal('AddCell'),

@@ -19,7 +19,7 @@ export class CredentialsHandlers implements OnApplicationBootstrap {
     this.rpc.serve(AuthSubjects.login, LoginRequest, (r) => this.credentials.login(r));
     this.rpc.serve(AuthSubjects.refresh, RefreshRequest, (r) => this.credentials.refresh(r));
     this.rpc.serve(AuthSubjects.logout, RefreshRequest, (r) => this.credentials.logout(r));
-    this.rpc.serve(AuthSubjects.user, UserRequest, (r) => this.credentials.user(r.userId));
+    this.rpc.serve(AuthSubjects.user, UserRequest, (r) => this.credentials.user(r));
     this.rpc.serve(AuthSubjects.jwks, z.object({}), async () => this.keys.jwks);
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { hash, verify, Algorithm } from '@node-rs/argon2';
-import type { AuthSession, LoginRequest, RefreshRequest, RegisterRequest, UserProfile } from '@notebooks/contracts';
+import type { AuthSession, LoginRequest, RefreshRequest, RegisterRequest, UserProfile, UserRequest } from '@notebooks/contracts';
 import { DATABASE, RpcException } from '@notebooks/platform';
 import { initialState, userDecider, UserRejected } from '@notebooks/user-domain';
 import type { Kysely, Selectable, Transaction } from 'kysely';
@@ -113,8 +113,9 @@ export class CredentialsService {
     return true;
   }
 
-  async user(userId: string): Promise<UserProfile> {
-    const user = await this.db.selectFrom('auth.users').selectAll().where('id', '=', userId).executeTakeFirst();
+  async user(request: UserRequest): Promise<UserProfile> {
+    const query = this.db.selectFrom('auth.users').selectAll();
+    const user = await ('userId' in request ? query.where('id', '=', request.userId) : query.where('email', '=', request.email)).executeTakeFirst();
     if (!user) throw new RpcException('NOT_FOUND', 'no such user');
     return profile(user);
   }

@@ -10,16 +10,8 @@ import {
 import { NatsRpc } from '@notebooks/platform';
 import { z } from 'zod';
 import type { GatewayContext } from '../graphql/context';
-import { gatewayError } from '../graphql/errors';
+import { parseInput } from '../graphql/errors';
 import { AuthPayload, LoginInput, RegisterInput, User } from './auth.models';
-
-/** Validates at the edge with the same schema auth-service uses, so bad input never travels. */
-function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
-  throw gatewayError('BAD_USER_INPUT', problems.join('; '));
-}
 
 function toUser(profile: UserProfile): User {
   return { ...profile, createdAt: new Date(profile.createdAt) };
@@ -41,22 +33,22 @@ export class AuthResolver {
 
   @Mutation(() => AuthPayload)
   async register(@Args('input') input: RegisterInput, @Context() context: GatewayContext): Promise<AuthPayload> {
-    return this.session(AuthSubjects.register, parse(RegisterRequest, { ...input, clientAddress: context.clientAddress }));
+    return this.session(AuthSubjects.register, parseInput(RegisterRequest, { ...input, clientAddress: context.clientAddress }));
   }
 
   @Mutation(() => AuthPayload)
   async login(@Args('input') input: LoginInput, @Context() context: GatewayContext): Promise<AuthPayload> {
-    return this.session(AuthSubjects.login, parse(LoginRequest, { ...input, clientAddress: context.clientAddress }));
+    return this.session(AuthSubjects.login, parseInput(LoginRequest, { ...input, clientAddress: context.clientAddress }));
   }
 
   @Mutation(() => AuthPayload, { description: 'Rotates the refresh token: the old one stops working.' })
   async refresh(@Args('refreshToken') refreshToken: string): Promise<AuthPayload> {
-    return this.session(AuthSubjects.refresh, parse(RefreshRequest, { refreshToken }));
+    return this.session(AuthSubjects.refresh, parseInput(RefreshRequest, { refreshToken }));
   }
 
   @Mutation(() => Boolean)
   async logout(@Args('refreshToken') refreshToken: string): Promise<boolean> {
-    return z.boolean().parse(await this.rpc.request(AuthSubjects.logout, parse(RefreshRequest, { refreshToken })));
+    return z.boolean().parse(await this.rpc.request(AuthSubjects.logout, parseInput(RefreshRequest, { refreshToken })));
   }
 
   private async session(subject: string, request: unknown): Promise<AuthPayload> {

@@ -1,8 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ErrorCode } from '@notebooks/contracts';
-import { RpcException } from '@notebooks/platform';
+import { ErrorCode, validationError } from '@notebooks/contracts';
+import { isTransient, RpcException } from '@notebooks/platform';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { z } from 'zod';
+import type { GatewayContext, Viewer } from './context';
 
 const logger = new Logger('GraphQL');
 
@@ -29,6 +31,23 @@ export function gatewayError(code: ErrorCode, message: string, details: Record<s
   return new GraphQLError(message, { extensions: { code, ...details, ...(status ? { http: { status } } : {}) } });
 }
 
+/** Validates at the edge with the schema the service behind uses, so bad input never travels. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const { code, message } = validationError(result.error);
+  throw gatewayError(code, message);
+}
+
+/** The signed-in caller, or UNAUTHENTICATED. */
+export function requireViewer(context: GatewayContext): Viewer {
+  if (!context.viewer) throw gatewayError('UNAUTHENTICATED', 'sign in first: send `Authorization: Bearer <accessToken>`');
+  return context.viewer;
+}
+
+/** Postgres: the read schema is not there yet (projection-service has not migrated it). */
+const UNDEFINED_TABLE = '42P01';
+
 /**
  * The one place errors become what clients see: a contract `extensions.code`, the message of
  * errors meant for clients, details such as `currentVersion` or `retryAfterSeconds`, and nothing
@@ -49,6 +68,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   }
   if (typeof code === 'string' && CLIENT_MISTAKES.has(code)) {
     return { ...base, extensions: { code: 'BAD_USER_INPUT' } };
+  }
+  if (isTransient(original) || (original as { code?: unknown } | null)?.code === UNDEFINED_TABLE) {
+    logger.warn(`a dependency is unavailable: ${(original as Error).message}`);
+    return { ...base, extensions: { code: 'UNAVAILABLE' }, message: 'a service this needs is unavailable; retry shortly' };
   }
   logger.error({ err: original }, 'unexpected error in a GraphQL operation');
   return { message: 'internal error', ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } };

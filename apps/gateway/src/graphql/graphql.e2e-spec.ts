@@ -17,6 +17,15 @@ import request from 'supertest';
 import { errorCode, graphql } from '../../test/graphql-client';
 
 const GATEWAY = join(WORKSPACE_ROOT, 'apps', 'gateway');
+/** Contract fields not served yet, with the issue that brings each (Subscription as a whole: real time). */
+const NOT_YET_SERVED = new Set([
+  'Notebook.history', // history and time travel
+  'Notebook.snapshot', // history and time travel
+  'Query.search', // search service
+  'Cell.output', // execution service
+  'Mutation.runNotebook', // execution service
+  'Mutation.runCell', // execution service
+]);
 const aliases = (n: number): string => `{ ${Array.from({ length: n }, (_, i) => `a${i}: me { id }`).join(' ')} }`;
 
 describe('the GraphQL endpoint', () => {
@@ -50,22 +59,22 @@ describe('the GraphQL endpoint', () => {
       served = buildClientSchema(response.data as IntrospectionQuery);
     });
 
-    it('with no breaking change to anything implemented so far', () => {
+    it('with no breaking change, apart from the fields whose issues are still open', () => {
       const contract = buildSchema(readFileSync(join(GATEWAY, 'contract', 'schema.graphql'), 'utf8'));
-      // The contract narrowed to the root fields the gateway serves (and the types they reach).
       const implemented = pruneSchema(
         mapSchema(contract, {
-          [MapperKind.ROOT_OBJECT]: (type) => {
-            const servedFields = (served.getType(type.name) as GraphQLObjectType | undefined)?.getFields() ?? {};
-            const config = type.toConfig();
-            const fields = Object.fromEntries(Object.entries(config.fields).filter(([name]) => name in servedFields));
-            return Object.keys(fields).length ? new GraphQLObjectType({ ...config, fields }) : null;
-          },
+          [MapperKind.OBJECT_FIELD]: (field, name, typeName) => (NOT_YET_SERVED.has(`${typeName}.${name}`) ? null : field),
+          [MapperKind.ROOT_OBJECT]: (type) => (type.name === 'Subscription' ? null : type),
         }),
       );
 
-      expect(Object.keys(implemented.getQueryType()?.getFields() ?? {})).toContain('me');
       expect(findBreakingChanges(implemented, served)).toEqual([]);
+      // The list shrinks as issues land: a field served already must leave it.
+      const servedNow = [...NOT_YET_SERVED].filter((path) => {
+        const [typeName = '', field = ''] = path.split('.');
+        return field in ((served.getType(typeName) as GraphQLObjectType | undefined)?.getFields() ?? {});
+      });
+      expect(servedNow).toEqual([]);
     });
 
     it('as printed in the committed schema.graphql (UPDATE_SCHEMA=1 rewrites it)', () => {

@@ -6,6 +6,8 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { FastifyRequest } from 'fastify';
 import { AccessTokens } from '../auth/access-tokens';
 import { AuthModule } from '../auth/auth.module';
+import { NotebooksModule } from '../notebooks/notebooks.module';
+import { ReadLoadersFactory } from '../notebooks/read-loaders';
 import type { GatewayContext } from './context';
 import { formatError } from './errors';
 
@@ -38,9 +40,9 @@ export class GraphqlModule {
       imports: [
         GraphQLModule.forRootAsync<ApolloDriverConfig>({
           driver: ApolloDriver,
-          imports: [AuthModule],
-          inject: [AccessTokens],
-          useFactory: (tokens: AccessTokens): ApolloDriverConfig => ({
+          imports: [AuthModule, NotebooksModule],
+          inject: [AccessTokens, ReadLoadersFactory],
+          useFactory: (tokens: AccessTokens, loaders: ReadLoadersFactory): ApolloDriverConfig => ({
             path: '/graphql',
             autoSchemaFile: true,
             sortSchema: true,
@@ -55,10 +57,8 @@ export class GraphqlModule {
             formatError,
             context: async (request: FastifyRequest): Promise<GatewayContext> => {
               const authorization = request.headers.authorization;
-              return {
-                viewer: authorization ? await tokens.verify(authorization) : null,
-                clientAddress: request.ip,
-              };
+              const viewer = authorization ? await tokens.verify(authorization) : null;
+              return { viewer, clientAddress: request.ip, loaders: loaders.create(viewer?.userId ?? null) };
             },
           }),
         }),

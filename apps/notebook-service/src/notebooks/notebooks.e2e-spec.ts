@@ -138,7 +138,7 @@ describe('notebook commands over NATS', () => {
       codeOf(rpc.request(NotebookSubjects.command, { command: { type: 'ShareNotebook', notebookId, userId: editor, role: 'OWNER' }, actorId: owner })),
     ]);
 
-    expect(cases).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT', 'BAD_USER_INPUT', 'NOT_FOUND', 'BAD_USER_INPUT', 'NOT_FOUND', 'BAD_USER_INPUT']);
+    expect(cases).toEqual(['BAD_USER_INPUT', 'PAYLOAD_TOO_LARGE', 'BAD_USER_INPUT', 'NOT_FOUND', 'BAD_USER_INPUT', 'NOT_FOUND', 'BAD_USER_INPUT']);
     expect(await commits(notebookId)).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { eventDecoder, type Decider, type NotebookCommandReply, type NotebookCommandRequest, type NotebookEvent, type StreamRef } from '@notebooks/contracts';
+import { AuthSubjects, eventDecoder, UserProfile, type Decider, type NotebookCommandReply, type NotebookCommandRequest, type NotebookEvent, type StreamRef } from '@notebooks/contracts';
 import { AggregateCache, ConcurrencyError, EventStore, handleCommand, KeyedQueue, loadAggregate, type CommandResult } from '@notebooks/event-store';
 import {
   actionOf,
@@ -7,10 +7,11 @@ import {
   notebookDecider,
   NotebookAccessDenied,
   permission,
+  type NotebookAction,
   type NotebookCommand,
   type NotebookState,
 } from '@notebooks/notebook-domain';
-import { currentCorrelationId } from '@notebooks/platform';
+import { currentCorrelationId, NatsRpc, RpcException } from '@notebooks/platform';
 
 import { randomUUID } from 'node:crypto';
 
@@ -43,7 +44,10 @@ export class NotebooksService {
   private readonly cache = new AggregateCache<NotebookState>(10_000);
   private readonly queue = new KeyedQueue();
 
-  constructor(@Inject(EventStore) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EventStore) private readonly store: EventStore,
+    private readonly rpc: NatsRpc,
+  ) {}
 
   async execute(request: NotebookCommandRequest): Promise<NotebookCommandReply> {
     const { command, actorId } = request;
@@ -66,8 +70,10 @@ export class NotebooksService {
         const target = await this.stateAt(command.notebookId, command.version);
         return this.run(command.notebookId, { type: 'RestoreNotebook', toVersion: command.version, target }, request);
       }
-      case 'ShareNotebook':
-        return this.run(command.notebookId, { type: 'ShareNotebook', userId: command.userId, role: command.role }, request);
+      case 'ShareNotebook': {
+        const userId = command.userId ?? (await this.userWithEmail(command.notebookId, command.email ?? '', actorId));
+        return this.run(command.notebookId, { type: 'ShareNotebook', userId, role: command.role }, request);
+      }
       case 'UnshareNotebook':
         return this.run(command.notebookId, { type: 'UnshareNotebook', userId: command.userId }, request);
       case 'AddCell': {
@@ -138,11 +144,22 @@ export class NotebooksService {
   }
 
   /** The notebook as it is, if the actor may do `action` on it; otherwise it does not exist for them. */
-  private async readable(notebookId: string, actorId: string, action: 'read' | 'edit-content') {
+  private async readable(notebookId: string, actorId: string, action: NotebookAction) {
     const aggregate = await loadAggregate(this.store, notebookDecider, notebook(notebookId), { decode, cache: this.cache });
     const verdict = aggregate.state.status === 'active' ? permission(aggregate.state, actorId, action) : 'hidden';
     if (verdict !== 'allowed') throw new NotebookAccessDenied(verdict);
     return aggregate;
+  }
+
+  /** Only someone who may share the notebook learns whether an email has an account here. */
+  private async userWithEmail(notebookId: string, email: string, actorId: string): Promise<string> {
+    await this.readable(notebookId, actorId, 'share');
+    try {
+      return UserProfile.parse(await this.rpc.request(AuthSubjects.user, { email })).id;
+    } catch (error) {
+      if (error instanceof RpcException && error.code === 'NOT_FOUND') throw new RpcException('NOT_FOUND', 'no user has that email', { field: 'email' });
+      throw error;
+    }
   }
 
   /** The notebook as it was at `version` (its head if the log is shorter: the decider refuses that). */

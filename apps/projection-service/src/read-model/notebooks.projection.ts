@@ -1,16 +1,26 @@
-import { eventDecoder, type CommitMessage, type NotebookEvent } from '@notebooks/contracts';
+import {
+  CellKind,
+  eventDecoder,
+  NOTEBOOK_VERSION_CHANNEL,
+  notebookVersionPayload,
+  type CellUpdated,
+  type CommitMessage,
+  type NotebookEvent,
+  type ReadModelTables,
+} from '@notebooks/contracts';
+import { analyzeCell, type CellAnalysis } from '@notebooks/notebook-domain';
 import { shouldApply } from '@notebooks/projector';
 import { sql, type Transaction } from 'kysely';
-import type { ReadDatabase } from './read-database';
 
 const decode = eventDecoder('notebooks');
 
 /**
  * Folds a notebook commit into notebooks, cells (dense positions) and collaborators. The notebook
  * row is locked and its version compared first: an applied commit is skipped, one that is ahead
- * throws ProjectionGap (its predecessor comes first).
+ * throws ProjectionGap (its predecessor comes first). An applied commit is announced on
+ * NOTEBOOK_VERSION_CHANNEL; Postgres delivers it only if and when the transaction commits.
  */
-export async function projectNotebookCommit(trx: Transaction<ReadDatabase>, commit: CommitMessage): Promise<void> {
+export async function projectNotebookCommit(trx: Transaction<ReadModelTables>, commit: CommitMessage): Promise<void> {
   const last = commit.events.at(-1);
   const id = commit.streamId;
   const current = await trx.selectFrom('read.notebooks').select('version').where('id', '=', id).forUpdate().executeTakeFirst();
@@ -21,9 +31,10 @@ export async function projectNotebookCommit(trx: Transaction<ReadDatabase>, comm
     await applyEvent(trx, id, decode(envelope), at, envelope.version);
   }
   await trx.updateTable('read.notebooks').set({ version: last.version, updated_at: new Date(last.occurredAt) }).where('id', '=', id).execute();
+  await sql`select pg_notify(${NOTEBOOK_VERSION_CHANNEL}, ${notebookVersionPayload(id, last.version)})`.execute(trx);
 }
 
-async function applyEvent(trx: Transaction<ReadDatabase>, id: string, event: NotebookEvent, at: Date, version: number): Promise<void> {
+async function applyEvent(trx: Transaction<ReadModelTables>, id: string, event: NotebookEvent, at: Date, version: number): Promise<void> {
   const cells = () => trx.updateTable('read.cells').where('notebook_id', '=', id);
   switch (event.type) {
     case 'notebook.created': {
@@ -38,6 +49,7 @@ async function applyEvent(trx: Transaction<ReadDatabase>, id: string, event: Not
           visibility,
           forked_from_id: forkedFrom?.notebookId ?? null,
           forked_from_version: forkedFrom?.version ?? null,
+          deleted: false,
           version,
           created_at: at,
           updated_at: at,
@@ -70,7 +82,19 @@ async function applyEvent(trx: Transaction<ReadDatabase>, id: string, event: Not
       if (restored.length > 0) {
         await trx
           .insertInto('read.cells')
-          .values(restored.map((cell, position) => ({ notebook_id: id, id: cell.cellId, kind: cell.kind, value: cell.value, is_closed: cell.isClosed, position, created_at: at, updated_at: at })))
+          .values(
+            restored.map((cell, position) => ({
+              notebook_id: id,
+              id: cell.cellId,
+              kind: cell.kind,
+              value: cell.value,
+              ...analyzeCell(cell.kind, cell.value),
+              is_closed: cell.isClosed,
+              position,
+              created_at: at,
+              updated_at: at,
+            })),
+          )
           .execute();
       }
       return;
@@ -88,13 +112,23 @@ async function applyEvent(trx: Transaction<ReadDatabase>, id: string, event: Not
     case 'cell.created': {
       const { cellId, kind, value, position, isClosed } = event.data;
       await cells().set({ position: sql`position + 1` }).where('position', '>=', position).execute();
-      await trx.insertInto('read.cells').values({ notebook_id: id, id: cellId, kind, value, position, is_closed: isClosed, created_at: at, updated_at: at }).execute();
+      await trx
+        .insertInto('read.cells')
+        .values({ notebook_id: id, id: cellId, kind, value, ...analyzeCell(kind, value), position, is_closed: isClosed, created_at: at, updated_at: at })
+        .execute();
       return;
     }
     case 'cell.updated': {
       const { cellId, value, kind, isClosed } = event.data;
+      const analysis = value !== undefined || kind !== undefined ? await analysisAfterUpdate(trx, id, event.data) : {};
       await cells()
-        .set({ updated_at: at, ...(value !== undefined && { value }), ...(kind !== undefined && { kind }), ...(isClosed !== undefined && { is_closed: isClosed }) })
+        .set({
+          updated_at: at,
+          ...(value !== undefined && { value }),
+          ...(kind !== undefined && { kind }),
+          ...(isClosed !== undefined && { is_closed: isClosed }),
+          ...analysis,
+        })
         .where('id', '=', cellId)
         .execute();
       return;
@@ -114,4 +148,16 @@ async function applyEvent(trx: Transaction<ReadDatabase>, id: string, event: Not
       return;
     }
   }
+}
+
+/** An update may change only the kind or only the value; the other half comes from the stored cell. */
+async function analysisAfterUpdate(trx: Transaction<ReadModelTables>, notebookId: string, update: CellUpdated): Promise<CellAnalysis> {
+  if (update.kind !== undefined && update.value !== undefined) return analyzeCell(update.kind, update.value);
+  const stored = await trx
+    .selectFrom('read.cells')
+    .select(['kind', 'value'])
+    .where('notebook_id', '=', notebookId)
+    .where('id', '=', update.cellId)
+    .executeTakeFirstOrThrow();
+  return analyzeCell(update.kind ?? CellKind.parse(stored.kind), update.value ?? stored.value);
 }

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import type { ReadModelTables } from '@notebooks/contracts';
 import { EventStore } from '@notebooks/event-store';
 import { DATABASE, Metrics, ReadinessChecks } from '@notebooks/platform';
 import { runProjection, type RunningProjection } from '@notebooks/projector';
 import type { Kysely } from 'kysely';
 import { Gauge } from 'prom-client';
 import { projectNotebookCommit } from './notebooks.projection';
-import type { ReadDatabase } from './read-database';
 import { projectUserCommit } from './users.projection';
 
 /** Runs the read-model projections for as long as the service runs; their lag and dead letters show in health and metrics. */
@@ -16,7 +16,7 @@ export class ReadModelProjections implements OnApplicationBootstrap, OnModuleDes
 
   constructor(
     @Inject(EventStore) private readonly store: EventStore,
-    @Inject(DATABASE) private readonly db: Kysely<ReadDatabase>,
+    @Inject(DATABASE) private readonly db: Kysely<ReadModelTables>,
     private readonly readiness: ReadinessChecks,
     private readonly metrics: Metrics,
   ) {}

@@ -1,12 +1,11 @@
-import { eventDecoder, type CommitMessage } from '@notebooks/contracts';
+import { eventDecoder, type CommitMessage, type ReadModelTables } from '@notebooks/contracts';
 import { shouldApply } from '@notebooks/projector';
 import type { Transaction } from 'kysely';
-import type { ReadDatabase } from './read-database';
 
 const decode = eventDecoder('users');
 
 /** Folds a user commit into the user directory (no credentials: they never enter the log). */
-export async function projectUserCommit(trx: Transaction<ReadDatabase>, commit: CommitMessage): Promise<void> {
+export async function projectUserCommit(trx: Transaction<ReadModelTables>, commit: CommitMessage): Promise<void> {
   const last = commit.events.at(-1);
   const id = commit.streamId;
   const current = await trx.selectFrom('read.users').select('version').where('id', '=', id).forUpdate().executeTakeFirst();

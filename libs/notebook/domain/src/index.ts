@@ -1,2 +1,3 @@
 export * from './notebook.decider';
 export * from './notebook.permissions';
+export * from './cell-analysis';

@@ -1,4 +1,5 @@
-import { roleOf, type NotebookCommand, type NotebookState } from './notebook.decider';
+import type { Visibility } from '@notebooks/contracts';
+import { roleOf, type NotebookCommand, type NotebookRole, type NotebookState } from './notebook.decider';
 
 /** What a command does to a notebook, as far as who may do it is concerned. */
 export type NotebookAction = 'read' | 'edit-content' | 'edit-settings' | 'share' | 'delete';
@@ -20,8 +21,12 @@ export class NotebookAccessDenied extends Error {
  * visibility, sharing or deletion; VIEWER reads; anyone reads a PUBLIC notebook.
  */
 export function permission(state: NotebookState, actorId: string, action: NotebookAction): Permission {
-  const role = roleOf(state, actorId);
-  const readable = role !== null || state.visibility === 'PUBLIC';
+  return permissionOf(roleOf(state, actorId), state.visibility, action);
+}
+
+/** The same matrix from what a read model knows: the actor's role (null for none, or anonymous) and the visibility. */
+export function permissionOf(role: NotebookRole | null, visibility: Visibility, action: NotebookAction): Permission {
+  const readable = role !== null || visibility === 'PUBLIC';
   if (!readable) return 'hidden';
   switch (action) {
     case 'read':

@@ -11,7 +11,7 @@ import {
   type NatsConnection,
   type Subscription,
 } from '@nats-io/transport-node';
-import { qualifySubject, RpcReply, type RpcError } from '@notebooks/contracts';
+import { qualifySubject, RpcReply, validationError, type RpcError } from '@notebooks/contracts';
 import type { z } from 'zod';
 import { CORRELATION_HEADER, currentCorrelationId, withCorrelationId } from '../logging/correlation';
 import { Metrics } from '../metrics/metrics';
@@ -116,8 +116,8 @@ export class NatsRpc implements OnModuleDestroy {
       try {
         const parsed = schema.safeParse(parseJson(msg.data));
         if (!parsed.success) {
-          const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
-          throw new RpcException('BAD_USER_INPUT', problems.join('; '));
+          const { code, message } = validationError(parsed.error);
+          throw new RpcException(code, message);
         }
         reply = { ok: true, data: (await handler(parsed.data)) ?? null };
       } catch (error) {
@@ -162,7 +162,7 @@ function parseJson(data: Uint8Array): unknown {
 }
 
 /** NATS and network failures a retry may get past: answered UNAVAILABLE, not INTERNAL_SERVER_ERROR. */
-function isTransient(error: unknown): boolean {
+export function isTransient(error: unknown): boolean {
   if ([TimeoutError, NoRespondersError, ClosedConnectionError, DrainingConnectionError, ConnectionError, RequestError].some((type) => error instanceof type)) {
     return true;
   }

@@ -1,0 +1,139 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CellKind, Visibility, type ReadModelTables } from '@notebooks/contracts';
+import { permissionOf, type NotebookRole } from '@notebooks/notebook-domain';
+import { DATABASE } from '@notebooks/platform';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { z } from 'zod';
+import { gatewayError } from '../graphql/errors';
+import { Cell, Collaborator, Notebook, type NotebookScope, type Role } from './notebook.models';
+
+type NotebookRow = Selectable<ReadModelTables['read.notebooks']> & { collaborator_role: string | null };
+
+/** Where a page of a notebook list starts: after this (created_at, id), in descending order. */
+const Cursor = z.tuple([z.iso.datetime(), z.uuid()]);
+
+export function encodeCursor(notebook: Pick<Notebook, 'createdAt' | 'id'>): string {
+  return Buffer.from(JSON.stringify([notebook.createdAt.toISOString(), notebook.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [Date, string] {
+  try {
+    const [createdAt, id] = Cursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return [new Date(createdAt), id];
+  } catch {
+    throw gatewayError('BAD_USER_INPUT', 'after: not a cursor this API gave out');
+  }
+}
+
+export interface NotebookPage {
+  notebooks: Notebook[];
+  hasNextPage: boolean;
+  totalCount: number;
+}
+
+/**
+ * Queries on the `read` schema (owned by projection-service; the gateway only reads it). Every
+ * notebook returned has passed the role matrix for the viewer: what they may not see is absent.
+ */
+@Injectable()
+export class NotebookReads {
+  constructor(@Inject(DATABASE) private readonly db: Kysely<ReadModelTables>) {}
+
+  /** The notebooks among `ids` the viewer may see, keyed by id. */
+  async notebooks(ids: readonly string[], viewerId: string | null): Promise<Map<string, Notebook>> {
+    const valid = ids.filter((id) => z.uuid().safeParse(id).success);
+    if (valid.length === 0) return new Map();
+    const rows = await this.withViewerRole(viewerId).where('n.id', 'in', valid).where('n.deleted', '=', false).execute();
+    const visible = rows.map((row) => toNotebook(row, viewerId)).filter((notebook) => permissionOf(notebook.myRole, notebook.visibility, 'read') === 'allowed');
+    return new Map(visible.map((notebook) => [notebook.id, notebook]));
+  }
+
+  /** The version the read model has of a notebook (deleted or not, visible or not); 0 when absent. */
+  async version(id: string): Promise<number> {
+    const row = await this.db.selectFrom('read.notebooks').select('version').where('id', '=', id).executeTakeFirst();
+    return row?.version ?? 0;
+  }
+
+  /** Newest first, by creation time, which never changes: pages neither skip nor repeat while notebooks are edited. */
+  async page(scope: NotebookScope, viewerId: string | null, first: number, after: string | undefined): Promise<NotebookPage> {
+    let query = this.withViewerRole(viewerId).where('n.deleted', '=', false);
+    if (scope === 'PUBLIC') query = query.where('n.visibility', '=', 'PUBLIC');
+    else if (viewerId === null) throw gatewayError('UNAUTHENTICATED', `sign in to list ${scope === 'MINE' ? 'your' : 'shared'} notebooks`);
+    else if (scope === 'MINE') query = query.where('n.owner_id', '=', viewerId);
+    else query = query.where('c.user_id', 'is not', null);
+
+    const { total } = await query.clearSelect().select((eb) => eb.fn.countAll<string>().as('total')).executeTakeFirstOrThrow();
+    let pageQuery = query.orderBy('n.created_at', 'desc').orderBy('n.id', 'desc').limit(first + 1);
+    if (after !== undefined) {
+      const [createdAt, id] = decodeCursor(after);
+      pageQuery = pageQuery.where(sql<boolean>`(n.created_at, n.id) < (${createdAt}, ${id}::uuid)`);
+    }
+    const rows = await pageQuery.execute();
+    return { notebooks: rows.slice(0, first).map((row) => toNotebook(row, viewerId)), hasNextPage: rows.length > first, totalCount: Number(total) };
+  }
+
+  /** Cells of each notebook, in order. */
+  async cells(notebookIds: readonly string[]): Promise<Map<string, Cell[]>> {
+    const rows = await this.db.selectFrom('read.cells').selectAll().where('notebook_id', 'in', notebookIds).orderBy('notebook_id').orderBy('position').execute();
+    return groupBy(rows, (row) => row.notebook_id, (row): Cell => ({
+      id: row.id,
+      kind: CellKind.parse(row.kind),
+      value: row.value,
+      position: row.position,
+      isClosed: row.is_closed,
+      name: row.name,
+      references: row.references,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    }));
+  }
+
+  /** Collaborators of each notebook (the owner is not one), in the order they were granted a role. */
+  async collaborators(notebookIds: readonly string[]): Promise<Map<string, Collaborator[]>> {
+    const rows = await this.db.selectFrom('read.collaborators').selectAll().where('notebook_id', 'in', notebookIds).orderBy('notebook_id').orderBy('user_id').execute();
+    return groupBy(rows, (row) => row.notebook_id, (row): Collaborator => ({ userId: row.user_id, role: toRole(row.role) }));
+  }
+
+  async users(ids: readonly string[]) {
+    return this.db.selectFrom('read.users').select(['id', 'email', 'display_name', 'created_at']).where('id', 'in', ids).execute();
+  }
+
+  /** Notebooks with the viewer's collaborator role, if any (none for anonymous callers). */
+  private withViewerRole(viewerId: string | null) {
+    return this.db
+      .selectFrom('read.notebooks as n')
+      .leftJoin('read.collaborators as c', (join) => join.onRef('c.notebook_id', '=', 'n.id').on('c.user_id', '=', viewerId ?? sql<string>`null`))
+      .selectAll('n')
+      .select('c.role as collaborator_role');
+  }
+}
+
+function toRole(role: string): Role {
+  return z.enum(['OWNER', 'EDITOR', 'VIEWER']).parse(role);
+}
+
+function toNotebook(row: NotebookRow, viewerId: string | null): Notebook {
+  const myRole: NotebookRole | null = row.owner_id === viewerId ? 'OWNER' : row.collaborator_role === null ? null : toRole(row.collaborator_role);
+  return {
+    id: row.id,
+    title: row.title,
+    description: row.description,
+    visibility: Visibility.parse(row.visibility),
+    ownerId: row.owner_id,
+    forkedFromId: row.forked_from_id,
+    myRole,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function groupBy<R, V>(rows: R[], key: (row: R) => string, value: (row: R) => V): Map<string, V[]> {
+  const groups = new Map<string, V[]>();
+  for (const row of rows) {
+    const group = groups.get(key(row)) ?? [];
+    group.push(value(row));
+    groups.set(key(row), group);
+  }
+  return groups;
+}

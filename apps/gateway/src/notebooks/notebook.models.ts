@@ -1,0 +1,182 @@
+import { Field, GraphQLISODateTime, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { CellKind, Visibility } from '@notebooks/contracts';
+
+export const Role = { OWNER: 'OWNER', EDITOR: 'EDITOR', VIEWER: 'VIEWER' } as const;
+export type Role = keyof typeof Role;
+
+export const NotebookScope = { MINE: 'MINE', SHARED_WITH_ME: 'SHARED_WITH_ME', PUBLIC: 'PUBLIC' } as const;
+export type NotebookScope = keyof typeof NotebookScope;
+
+registerEnumType(CellKind.enum, { name: 'CellKind' });
+registerEnumType(Visibility.enum, { name: 'Visibility' });
+registerEnumType(Role, { name: 'Role' });
+registerEnumType(NotebookScope, {
+  name: 'NotebookScope',
+  valuesMap: {
+    MINE: { description: 'Notebooks the caller owns.' },
+    SHARED_WITH_ME: { description: 'Notebooks shared with the caller by someone else.' },
+    PUBLIC: { description: 'Public notebooks of anyone.' },
+  },
+});
+
+@ObjectType()
+export class Cell {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => CellKind.enum)
+  kind!: CellKind;
+
+  @Field({ description: "The cell's source." })
+  value!: string;
+
+  @Field(() => Int, { description: '0-based position in the notebook.' })
+  position!: number;
+
+  @Field({ description: 'Whether the source is collapsed in the editor.' })
+  isClosed!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'The name the cell defines, if any (e.g. `x` for `x = 1`).' })
+  name!: string | null;
+
+  @Field(() => [String], { description: 'Names the cell references.' })
+  references!: string[];
+
+  @Field(() => GraphQLISODateTime)
+  createdAt!: Date;
+
+  @Field(() => GraphQLISODateTime)
+  updatedAt!: Date;
+}
+
+@ObjectType()
+export class Collaborator {
+  /** Resolved to `user` on demand (batched). */
+  userId!: string;
+
+  @Field(() => Role)
+  role!: Role;
+}
+
+@ObjectType()
+export class Notebook {
+  @Field(() => ID)
+  id!: string;
+
+  @Field()
+  title!: string;
+
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+
+  @Field(() => Visibility.enum)
+  visibility!: Visibility;
+
+  /** Resolved to `owner` on demand (batched). */
+  ownerId!: string;
+
+  /** Resolved to `forkedFrom` on demand, and only if the caller may see it. */
+  forkedFromId!: string | null;
+
+  @Field(() => Role, { nullable: true, description: "The caller's role, null for a public notebook the caller has no role in." })
+  myRole!: Role | null;
+
+  @Field(() => Int, { description: "Number of events in the notebook's history." })
+  version!: number;
+
+  @Field(() => GraphQLISODateTime)
+  createdAt!: Date;
+
+  @Field(() => GraphQLISODateTime)
+  updatedAt!: Date;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field()
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+@ObjectType()
+export class NotebookEdge {
+  @Field()
+  cursor!: string;
+
+  @Field(() => Notebook)
+  node!: Notebook;
+}
+
+@ObjectType()
+export class NotebookConnection {
+  @Field(() => [NotebookEdge])
+  edges!: NotebookEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+
+  @Field(() => Int)
+  totalCount!: number;
+}
+
+@ObjectType({ description: 'What a notebook or cell mutation produced.' })
+export class NotebookChange {
+  @Field(() => ID)
+  notebookId!: string;
+
+  @Field(() => Int, { description: 'The notebook version after the change.' })
+  version!: number;
+
+  @Field(() => ID, { nullable: true, description: 'The cell the change created or touched, if any.' })
+  cellId!: string | null;
+}
+
+@InputType()
+export class CreateNotebookInput {
+  @Field()
+  title!: string;
+
+  @Field(() => String, { nullable: true })
+  description?: string | null;
+
+  @Field(() => Visibility.enum, { nullable: true, defaultValue: 'PRIVATE' })
+  visibility?: Visibility | null;
+}
+
+@InputType()
+export class UpdateNotebookInput {
+  @Field(() => String, { nullable: true })
+  title?: string | null;
+
+  @Field(() => String, { nullable: true })
+  description?: string | null;
+
+  @Field(() => Visibility.enum, { nullable: true })
+  visibility?: Visibility | null;
+}
+
+@InputType()
+export class AddCellInput {
+  @Field(() => CellKind.enum, { nullable: true, defaultValue: 'JS' })
+  kind?: CellKind | null;
+
+  @Field(() => String, { nullable: true, defaultValue: '' })
+  value?: string | null;
+
+  @Field(() => Int, { nullable: true, description: '0-based; defaults to the end.' })
+  position?: number | null;
+}
+
+@InputType()
+export class UpdateCellInput {
+  @Field(() => String, { nullable: true })
+  value?: string | null;
+
+  @Field(() => CellKind.enum, { nullable: true })
+  kind?: CellKind | null;
+
+  @Field(() => Boolean, { nullable: true })
+  isClosed?: boolean | null;
+}

@@ -1,0 +1,83 @@
+import { Args, Context, ID, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { z } from 'zod';
+import { User } from '../auth/auth.models';
+import type { GatewayContext } from '../graphql/context';
+import { parseInput } from '../graphql/errors';
+import { encodeCursor, NotebookReads } from './notebook-reads';
+import { NotebookVersions } from './notebook-versions';
+import { Cell, Collaborator, Notebook, NotebookConnection, NotebookScope } from './notebook.models';
+
+/** A page holds at most this many notebooks. */
+const MAX_PAGE_SIZE = 100;
+
+const PageSize = z.number().int().min(0).max(MAX_PAGE_SIZE);
+const MinVersion = z.number().int().min(1).optional();
+
+/** Notebook queries and the fields of a notebook, read from the `read` schema and batched per request. */
+@Resolver(() => Notebook)
+export class NotebooksResolver {
+  constructor(
+    private readonly reads: NotebookReads,
+    private readonly versions: NotebookVersions,
+  ) {}
+
+  @Query(() => Notebook, {
+    nullable: true,
+    description: 'Null when absent or not visible to the caller. With minVersion, waits (bounded) for that version.',
+  })
+  async notebook(
+    @Args('id', { type: () => ID }) id: string,
+    @Args('minVersion', { type: () => Int, nullable: true }) minVersion: number | null,
+    @Context() context: GatewayContext,
+  ): Promise<Notebook | null> {
+    const version = parseInput(MinVersion, minVersion ?? undefined);
+    if (!z.uuid().safeParse(id).success) return null;
+    // Waiting looks only at the version, never at who may see the notebook: a hidden notebook and a
+    // missing one wait and answer alike.
+    if (version !== undefined) await this.versions.reached(id, version);
+    return context.loaders.notebook.load(id);
+  }
+
+  @Query(() => NotebookConnection)
+  async notebooks(
+    @Args('scope', { type: () => NotebookScope, defaultValue: 'MINE' }) scope: NotebookScope,
+    @Args('first', { type: () => Int, defaultValue: 20 }) first: number,
+    @Args('after', { type: () => String, nullable: true }) after: string | null,
+    @Context() context: GatewayContext,
+  ): Promise<NotebookConnection> {
+    const size = parseInput(PageSize, first);
+    const page = await this.reads.page(scope, context.viewer?.userId ?? null, size, after ?? undefined);
+    for (const notebook of page.notebooks) context.loaders.notebook.prime(notebook.id, notebook);
+    const edges = page.notebooks.map((node) => ({ cursor: encodeCursor(node), node }));
+    return { edges, totalCount: page.totalCount, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+  }
+
+  @ResolveField(() => User)
+  owner(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<User> {
+    return context.loaders.user.load(notebook.ownerId);
+  }
+
+  @ResolveField(() => [Cell])
+  cells(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<Cell[]> {
+    return context.loaders.cells.load(notebook);
+  }
+
+  @ResolveField(() => [Collaborator])
+  collaborators(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<Collaborator[]> {
+    return context.loaders.collaborators.load(notebook);
+  }
+
+  /** Null when the source is gone or the caller may not see it. */
+  @ResolveField(() => Notebook, { nullable: true })
+  async forkedFrom(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<Notebook | null> {
+    return notebook.forkedFromId === null ? null : context.loaders.notebook.load(notebook.forkedFromId);
+  }
+}
+
+@Resolver(() => Collaborator)
+export class CollaboratorResolver {
+  @ResolveField(() => User)
+  user(@Parent() collaborator: Collaborator, @Context() context: GatewayContext): Promise<User> {
+    return context.loaders.user.load(collaborator.userId);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The `read` schema: written by projection-service, read (only) by the gateway. Plain row types, so
+ * both sides agree without sharing a database library; `version` on a notebook or user row is the
+ * aggregate version it reflects.
+ */
+export interface ReadModelTables {
+  'read.users': { id: string; email: string; display_name: string; version: number; created_at: Date };
+  'read.notebooks': {
+    id: string;
+    owner_id: string;
+    title: string;
+    description: string | null;
+    visibility: string;
+    forked_from_id: string | null;
+    forked_from_version: number | null;
+    deleted: boolean;
+    version: number;
+    created_at: Date;
+    updated_at: Date;
+  };
+  'read.cells': {
+    notebook_id: string;
+    id: string;
+    kind: string;
+    value: string;
+    position: number;
+    is_closed: boolean;
+    /** The name the cell defines (Observable JavaScript), if any. */
+    name: string | null;
+    /** Names the cell references, sorted, without duplicates. */
+    references: string[];
+    created_at: Date;
+    updated_at: Date;
+  };
+  'read.collaborators': { notebook_id: string; user_id: string; role: string };
+}
+
+/**
+ * Postgres channel on which projection-service announces, in the transaction that applies it, that
+ * a notebook's read model reached a version. Payload: `<notebookId>:<version>`.
+ */
+export const NOTEBOOK_VERSION_CHANNEL = 'read_notebook_versions';
+
+export function notebookVersionPayload(notebookId: string, version: number): string {
+  return `${notebookId}:${version}`;
+}
+
+export function parseNotebookVersionPayload(payload: string): { notebookId: string; version: number } | null {
+  const [notebookId, version] = payload.split(':');
+  const parsed = Number(version);
+  return notebookId && Number.isInteger(parsed) ? { notebookId, version: parsed } : null;
+}
