@@ -8,6 +8,7 @@ type Rule = 'read' | 'edit-content' | 'edit-settings' | 'share' | 'delete';
 
 interface Fixture {
   notebookId: string;
+  visibility: Visibility;
   cellIds: string[];
   version: number;
 }
@@ -29,7 +30,7 @@ const ACTIONS: Action[] = [
   { name: 'moveCell', rule: 'edit-content', operation: (f) => ['mutation($id: ID!, $cell: ID!) { result: moveCell(notebookId: $id, cellId: $cell, position: 1) { version } }', { id: f.notebookId, cell: f.cellIds[0] }] },
   { name: 'deleteCell', rule: 'edit-content', operation: (f) => ['mutation($id: ID!, $cell: ID!) { result: deleteCell(notebookId: $id, cellId: $cell) { version } }', { id: f.notebookId, cell: f.cellIds[0] }] },
   { name: 'restoreNotebook', rule: 'edit-content', operation: (f) => ['mutation($id: ID!) { result: restoreNotebook(id: $id, version: 1) { version } }', { id: f.notebookId }] },
-  { name: 'updateNotebook (visibility)', rule: 'edit-settings', operation: (f) => ['mutation($id: ID!) { result: updateNotebook(id: $id, input: { visibility: PUBLIC }) { version } }', { id: f.notebookId }] },
+  { name: 'updateNotebook (visibility)', rule: 'edit-settings', operation: (f) => ['mutation($id: ID!, $to: Visibility!) { result: updateNotebook(id: $id, input: { visibility: $to }) { version } }', { id: f.notebookId, to: f.visibility === 'PUBLIC' ? 'PRIVATE' : 'PUBLIC' }] },
   { name: 'shareNotebook', rule: 'share', operation: (f, users) => ['mutation($id: ID!, $email: String!) { result: shareNotebook(id: $id, email: $email, role: VIEWER) { version } }', { id: f.notebookId, email: users['OTHER']?.email }] },
   { name: 'unshareNotebook', rule: 'share', operation: (f, users) => ['mutation($id: ID!, $user: ID!) { result: unshareNotebook(id: $id, userId: $user) { version } }', { id: f.notebookId, user: users['VIEWER']?.id }] },
   { name: 'deleteNotebook', rule: 'delete', operation: (f) => ['mutation($id: ID!) { result: deleteNotebook(id: $id) }', { id: f.notebookId }] },
@@ -78,7 +79,7 @@ describe('the role matrix, through the gateway', () => {
     const b = await api.addCell(owner, notebookId, { value: 'y = x' });
     await api.share(owner, notebookId, (users['EDITOR'] as TestUser).email, 'EDITOR');
     const last = await api.share(owner, notebookId, (users['VIEWER'] as TestUser).email, 'VIEWER');
-    return { notebookId, cellIds: [a.cellId ?? '', b.cellId ?? ''], version: last.version };
+    return { notebookId, visibility, cellIds: [a.cellId ?? '', b.cellId ?? ''], version: last.version };
   };
 
   const cases = (['PRIVATE', 'PUBLIC'] as const).flatMap((visibility) =>

@@ -9,6 +9,7 @@ import { Cell, Collaborator, Notebook, NotebookConnection, NotebookScope } from 
 
 /** A page holds at most this many notebooks. */
 const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 20;
 
 const PageSize = z.number().int().min(0).max(MAX_PAGE_SIZE);
 const MinVersion = z.number().int().min(1).optional();
@@ -40,13 +41,13 @@ export class NotebooksResolver {
 
   @Query(() => NotebookConnection)
   async notebooks(
-    @Args('scope', { type: () => NotebookScope, defaultValue: 'MINE' }) scope: NotebookScope,
-    @Args('first', { type: () => Int, defaultValue: 20 }) first: number,
+    @Args('scope', { type: () => NotebookScope, nullable: true, defaultValue: 'MINE' }) scope: NotebookScope | null,
+    @Args('first', { type: () => Int, nullable: true, defaultValue: DEFAULT_PAGE_SIZE }) first: number | null,
     @Args('after', { type: () => String, nullable: true }) after: string | null,
     @Context() context: GatewayContext,
   ): Promise<NotebookConnection> {
-    const size = parseInput(PageSize, first);
-    const page = await this.reads.page(scope, context.viewer?.userId ?? null, size, after ?? undefined);
+    const size = parseInput(PageSize, first ?? DEFAULT_PAGE_SIZE);
+    const page = await this.reads.page(scope ?? 'MINE', context.viewer?.userId ?? null, size, after ?? undefined);
     for (const notebook of page.notebooks) context.loaders.notebook.prime(notebook.id, notebook);
     const edges = page.notebooks.map((node) => ({ cursor: encodeCursor(node), node }));
     return { edges, totalCount: page.totalCount, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
