@@ -33,7 +33,14 @@ export interface ReadModelTables {
     updated_at: Date;
   };
   'read.collaborators': { notebook_id: string; user_id: string; role: string };
+  /** Every notebook event, data upcast to its current schema version. */
+  'read.notebook_events': { notebook_id: string; version: number; type: string; actor_id: string | null; occurred_at: Date; data: unknown };
+  /** A notebook's full state at a version, every so many versions (a JSON `NotebookMoment` of the notebook domain). */
+  'read.notebook_snapshots': { notebook_id: string; version: number; moment: unknown };
 }
+
+/** The read model keeps a notebook snapshot at least every this many versions. */
+export const NOTEBOOK_SNAPSHOT_INTERVAL = 100;
 
 /**
  * Postgres channel on which projection-service announces, in the transaction that applies it, that

@@ -19,8 +19,6 @@ import { errorCode, graphql } from '../../test/graphql-client';
 const GATEWAY = join(WORKSPACE_ROOT, 'apps', 'gateway');
 /** Contract fields not served yet, with the issue that brings each (Subscription as a whole: real time). */
 const NOT_YET_SERVED = new Set([
-  'Notebook.history', // history and time travel
-  'Notebook.snapshot', // history and time travel
   'Query.search', // search service
   'Cell.output', // execution service
   'Mutation.runNotebook', // execution service

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CellKind, Visibility, type ReadModelTables } from '@notebooks/contracts';
-import { permissionOf, type NotebookRole } from '@notebooks/notebook-domain';
+import { momentAfter, permissionOf, type NotebookMoment, type NotebookRole } from '@notebooks/notebook-domain';
 import { DATABASE } from '@notebooks/platform';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
@@ -92,6 +92,44 @@ export class NotebookReads {
   async collaborators(notebookIds: readonly string[]): Promise<Map<string, Collaborator[]>> {
     const rows = await this.db.selectFrom('read.collaborators').selectAll().where('notebook_id', 'in', notebookIds).orderBy('notebook_id').orderBy('user_id').execute();
     return groupBy(rows, (row) => row.notebook_id, (row): Collaborator => ({ userId: row.user_id, role: toRole(row.role) }));
+  }
+
+  /** Events of a notebook after `afterVersion`, oldest first. */
+  async history(notebookId: string, afterVersion: number, first: number) {
+    return this.db
+      .selectFrom('read.notebook_events')
+      .selectAll()
+      .where('notebook_id', '=', notebookId)
+      .where('version', '>', afterVersion)
+      .orderBy('version')
+      .limit(first)
+      .execute();
+  }
+
+  /** The notebook as of `version`: the latest stored snapshot at or before it, folded on with the events since. */
+  async momentAt(notebookId: string, version: number): Promise<NotebookMoment> {
+    const base = await this.db
+      .selectFrom('read.notebook_snapshots')
+      .select(['version', 'moment'])
+      .where('notebook_id', '=', notebookId)
+      .where('version', '<=', version)
+      .orderBy('version', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const from = base?.version ?? 0;
+    const since = await this.db
+      .selectFrom('read.notebook_events')
+      .select(['type', 'data', 'occurred_at'])
+      .where('notebook_id', '=', notebookId)
+      .where('version', '>', from)
+      .where('version', '<=', version)
+      .orderBy('version')
+      .execute();
+    if (since.length !== version - from) {
+      // Notebooks projected before history existed: only a rebuild of the read model from the log has their past.
+      throw gatewayError('UNAVAILABLE', "this notebook's history is incomplete in the read model until it is rebuilt from the log");
+    }
+    return momentAfter(base ? (base.moment as NotebookMoment) : null, since.map((row) => ({ ...row, occurredAt: row.occurred_at.toISOString() })));
   }
 
   async users(ids: readonly string[]) {

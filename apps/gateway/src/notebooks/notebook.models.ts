@@ -1,5 +1,6 @@
 import { Field, GraphQLISODateTime, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { CellKind, Visibility } from '@notebooks/contracts';
+import { GraphQLJSON } from 'graphql-scalars';
 
 export const Role = { OWNER: 'OWNER', EDITOR: 'EDITOR', VIEWER: 'VIEWER' } as const;
 export type Role = keyof typeof Role;
@@ -179,4 +180,43 @@ export class UpdateCellInput {
 
   @Field(() => Boolean, { nullable: true })
   isClosed?: boolean | null;
+}
+
+@ObjectType()
+export class NotebookEvent {
+  @Field(() => ID)
+  notebookId!: string;
+
+  @Field(() => Int, { description: 'Notebook version after this event.' })
+  version!: number;
+
+  @Field({ description: 'e.g. cell.updated' })
+  type!: string;
+
+  @Field(() => GraphQLISODateTime)
+  occurredAt!: Date;
+
+  /** Resolved to `actor` on demand (batched). */
+  actorId!: string | null;
+
+  @Field(() => GraphQLJSON)
+  data!: unknown;
+}
+
+@ObjectType()
+export class NotebookSnapshot {
+  @Field(() => Int)
+  version!: number;
+
+  @Field()
+  title!: string;
+
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+
+  @Field(() => [Cell])
+  cells!: Cell[];
+
+  @Field(() => GraphQLISODateTime, { description: 'When this version was reached.' })
+  at!: Date;
 }

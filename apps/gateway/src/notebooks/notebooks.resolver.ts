@@ -2,10 +2,12 @@ import { Args, Context, ID, Int, Parent, Query, ResolveField, Resolver } from '@
 import { z } from 'zod';
 import { User } from '../auth/auth.models';
 import type { GatewayContext } from '../graphql/context';
-import { parseInput } from '../graphql/errors';
+import { gatewayError, parseInput } from '../graphql/errors';
+import { analyzeCell } from '@notebooks/notebook-domain';
+import { RpcException } from '@notebooks/platform';
 import { encodeCursor, NotebookReads } from './notebook-reads';
 import { NotebookVersions } from './notebook-versions';
-import { Cell, Collaborator, Notebook, NotebookConnection, NotebookScope } from './notebook.models';
+import { Cell, Collaborator, Notebook, NotebookConnection, NotebookEvent, NotebookScope, NotebookSnapshot } from './notebook.models';
 
 /** A page holds at most this many notebooks. */
 const MAX_PAGE_SIZE = 100;
@@ -13,6 +15,9 @@ const DEFAULT_PAGE_SIZE = 20;
 
 const PageSize = z.number().int().min(0).max(MAX_PAGE_SIZE);
 const MinVersion = z.number().int().min(1).optional();
+const DEFAULT_HISTORY_PAGE = 100;
+const AfterVersion = z.number().int().min(0);
+const HistoryPageSize = z.number().int().min(0).max(1_000);
 
 /** Notebook queries and the fields of a notebook, read from the `read` schema and batched per request. */
 @Resolver(() => Notebook)
@@ -68,10 +73,56 @@ export class NotebooksResolver {
     return context.loaders.collaborators.load(notebook);
   }
 
+  @ResolveField(() => [NotebookEvent], { description: 'Events oldest first, after the given version.' })
+  async history(
+    @Parent() notebook: Notebook,
+    @Args('afterVersion', { type: () => Int, nullable: true, defaultValue: 0 }) afterVersion: number | null,
+    @Args('first', { type: () => Int, nullable: true, defaultValue: DEFAULT_HISTORY_PAGE }) first: number | null,
+  ): Promise<NotebookEvent[]> {
+    const after = parseInput(AfterVersion, afterVersion ?? 0);
+    const size = parseInput(HistoryPageSize, first ?? DEFAULT_HISTORY_PAGE);
+    const rows = await this.reads.history(notebook.id, after, size);
+    return rows.map((row) => ({ notebookId: row.notebook_id, version: row.version, type: row.type, occurredAt: row.occurred_at, actorId: row.actor_id, data: row.data }));
+  }
+
+  @ResolveField(() => NotebookSnapshot, { description: 'The notebook as it was at a version (time travel).' })
+  async snapshot(@Parent() notebook: Notebook, @Args('version', { type: () => Int }) version: number): Promise<NotebookSnapshot> {
+    if (version < 1 || version > notebook.version) {
+      throw gatewayError('BAD_USER_INPUT', `version: the notebook has versions 1 to ${notebook.version}`, { currentVersion: notebook.version });
+    }
+    const { state, at, cellTimes } = await this.reads.momentAt(notebook.id, version);
+    const cells = state.cells.map(
+      (cell, position): Cell => ({
+        id: cell.cellId,
+        kind: cell.kind,
+        value: cell.value,
+        position,
+        isClosed: cell.isClosed,
+        ...analyzeCell(cell.kind, cell.value),
+        createdAt: new Date(cellTimes[cell.cellId]?.createdAt ?? at ?? 0),
+        updatedAt: new Date(cellTimes[cell.cellId]?.updatedAt ?? at ?? 0),
+      }),
+    );
+    return { version, title: state.title, description: state.description, cells, at: new Date(at ?? 0) };
+  }
+
   /** Null when the source is gone or the caller may not see it. */
   @ResolveField(() => Notebook, { nullable: true })
   async forkedFrom(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<Notebook | null> {
     return notebook.forkedFromId === null ? null : context.loaders.notebook.load(notebook.forkedFromId);
+  }
+}
+
+@Resolver(() => NotebookEvent)
+export class NotebookEventResolver {
+  /** Null when the actor is unknown (a system event, or a user no longer known). */
+  @ResolveField(() => User, { nullable: true })
+  async actor(@Parent() event: NotebookEvent, @Context() context: GatewayContext): Promise<User | null> {
+    if (event.actorId === null) return null;
+    return context.loaders.user.load(event.actorId).catch((error: unknown) => {
+      if (error instanceof RpcException && error.code === 'NOT_FOUND') return null;
+      throw error;
+    });
   }
 }
 

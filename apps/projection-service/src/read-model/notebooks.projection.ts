@@ -1,6 +1,7 @@
 import {
   CellKind,
   eventDecoder,
+  NOTEBOOK_SNAPSHOT_INTERVAL,
   NOTEBOOK_VERSION_CHANNEL,
   notebookVersionPayload,
   type CellUpdated,
@@ -8,7 +9,7 @@ import {
   type NotebookEvent,
   type ReadModelTables,
 } from '@notebooks/contracts';
-import { analyzeCell, type CellAnalysis } from '@notebooks/notebook-domain';
+import { analyzeCell, momentAfter, type CellAnalysis, type NotebookMoment } from '@notebooks/notebook-domain';
 import { shouldApply } from '@notebooks/projector';
 import { sql, type Transaction } from 'kysely';
 
@@ -26,11 +27,25 @@ export async function projectNotebookCommit(trx: Transaction<ReadModelTables>, c
   const current = await trx.selectFrom('read.notebooks').select('version').where('id', '=', id).forUpdate().executeTakeFirst();
   if (!last || !shouldApply(commit, current?.version ?? 0)) return;
 
-  for (const envelope of commit.events) {
-    const at = new Date(envelope.occurredAt);
-    await applyEvent(trx, id, decode(envelope), at, envelope.version);
-  }
+  const events = commit.events.map((envelope) => ({ envelope, event: decode(envelope) }));
+  for (const { envelope, event } of events) await applyEvent(trx, id, event, new Date(envelope.occurredAt), envelope.version);
   await trx.updateTable('read.notebooks').set({ version: last.version, updated_at: new Date(last.occurredAt) }).where('id', '=', id).execute();
+  await trx
+    .insertInto('read.notebook_events')
+    .values(
+      events.map(({ envelope, event }) => ({
+        notebook_id: id,
+        version: envelope.version,
+        type: event.type,
+        actor_id: envelope.actorId,
+        occurred_at: new Date(envelope.occurredAt),
+        data: JSON.stringify(event.data),
+      })),
+    )
+    .execute();
+  if (Math.floor(last.version / NOTEBOOK_SNAPSHOT_INTERVAL) > Math.floor((current?.version ?? 0) / NOTEBOOK_SNAPSHOT_INTERVAL)) {
+    await snapshot(trx, id, last.version);
+  }
   await sql`select pg_notify(${NOTEBOOK_VERSION_CHANNEL}, ${notebookVersionPayload(id, last.version)})`.execute(trx);
 }
 
@@ -148,6 +163,31 @@ async function applyEvent(trx: Transaction<ReadModelTables>, id: string, event: 
       return;
     }
   }
+}
+
+/** Stores the notebook as of `version`: the latest snapshot folded on with the history since. */
+async function snapshot(trx: Transaction<ReadModelTables>, id: string, version: number): Promise<void> {
+  const base = await trx
+    .selectFrom('read.notebook_snapshots')
+    .select(['version', 'moment'])
+    .where('notebook_id', '=', id)
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const since = await trx
+    .selectFrom('read.notebook_events')
+    .select(['type', 'data', 'occurred_at'])
+    .where('notebook_id', '=', id)
+    .where('version', '>', base?.version ?? 0)
+    .where('version', '<=', version)
+    .orderBy('version')
+    .execute();
+  const moment = momentAfter(base ? (base.moment as NotebookMoment) : null, since.map((row) => ({ ...row, occurredAt: row.occurred_at.toISOString() })));
+  await trx
+    .insertInto('read.notebook_snapshots')
+    .values({ notebook_id: id, version, moment: JSON.stringify(moment) })
+    .onConflict((c) => c.columns(['notebook_id', 'version']).doNothing())
+    .execute();
 }
 
 /** An update may change only the kind or only the value; the other half comes from the stored cell. */

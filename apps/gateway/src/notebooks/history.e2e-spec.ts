@@ -1,0 +1,148 @@
+import { eventDecoder, NOTEBOOK_SNAPSHOT_INTERVAL, type ReadModelTables } from '@notebooks/contracts';
+import { JetStreamEventStore } from '@notebooks/event-store';
+import { analyzeCell, evolve, initialState, type NotebookState } from '@notebooks/notebook-domain';
+import { createTestInfra, startServices, type RunningServices, type TestInfra } from '@notebooks/testing';
+import { errorCode } from '../../test/graphql-client';
+import { NotebooksClient, type TestUser } from '../../test/notebooks-client';
+
+interface HistoryEvent {
+  version: number;
+  type: string;
+  occurredAt: string;
+  actor: { id: string } | null;
+  data: Record<string, unknown>;
+}
+interface Snapshot {
+  version: number;
+  title: string;
+  description: string | null;
+  at: string;
+  cells: { id: string; kind: 'JS' | 'MARKDOWN' | 'HTML'; value: string; position: number; isClosed: boolean; name: string | null; references: string[] }[];
+}
+
+const HISTORY = `query($id: ID!, $after: Int, $first: Int) {
+  notebook(id: $id) { version history(afterVersion: $after, first: $first) { version type occurredAt actor { id } data } }
+}`;
+const SNAPSHOT = `query($id: ID!, $v: Int!) {
+  notebook(id: $id) { snapshot(version: $v) { version title description at cells { id kind value position isClosed name references } } }
+}`;
+
+describe('history and time travel through the gateway', () => {
+  let infra: TestInfra;
+  let services: RunningServices;
+  let store: JetStreamEventStore;
+  let api: NotebooksClient;
+  let ada: TestUser;
+  let bob: TestUser;
+  const decode = eventDecoder('notebooks');
+
+  /** The log of a notebook folded to every version: what history and snapshots must agree with. */
+  const foldLog = async (notebookId: string) => {
+    const states: NotebookState[] = [];
+    const events: { version: number; type: string; actorId: string | null; occurredAt: string; data: unknown }[] = [];
+    let state = initialState();
+    for await (const stored of store.read({ category: 'notebooks', id: notebookId })) {
+      for (const envelope of stored.commit.events) {
+        const event = decode(envelope);
+        state = evolve(state, event);
+        states[envelope.version] = state;
+        events.push({ version: envelope.version, type: envelope.type, actorId: envelope.actorId, occurredAt: envelope.occurredAt, data: event.data });
+      }
+    }
+    return { states, events };
+  };
+
+  const history = async (as: TestUser | null, id: string, after = 0, first = 1000) => {
+    const response = await api.run<{ notebook: { version: number; history: HistoryEvent[] } | null }>(as, HISTORY, { id, after, first });
+    if (response.errors) throw new Error(JSON.stringify(response.errors));
+    return response.data?.notebook ?? null;
+  };
+
+  beforeAll(async () => {
+    infra = await createTestInfra();
+    services = await startServices(['auth-service', 'notebook-service', 'projection-service', 'gateway'], infra.serviceEnv(), {
+      'auth-service': { REGISTER_MAX_PER_ADDRESS: '1000' },
+    });
+    store = await JetStreamEventStore.create(await infra.connectNats(), { namespace: infra.namespace });
+    api = new NotebooksClient(services.url('gateway'));
+    [ada, bob] = await Promise.all([api.register('Ada'), api.register('Bob')]);
+  });
+
+  afterAll(async () => {
+    await services?.stop();
+    await infra.dispose();
+  });
+
+  it('answers every past version exactly as a fold of the log, across stored snapshots, and history event for event', async () => {
+    const { notebookId } = await api.createNotebook(ada, { title: 'Journey', description: 'start' });
+    const cells: string[] = [];
+    const steps = NOTEBOOK_SNAPSHOT_INTERVAL + 40;
+    let version = 1;
+    for (let step = 0; version < steps; step++) {
+      const pick = cells[step % Math.max(cells.length, 1)];
+      let change;
+      if (cells.length < 3 || step % 5 === 0) {
+        change = await api.addCell(ada, notebookId, { value: `v${step} = v${step - 1} + 1`, position: step % (cells.length + 1) });
+        cells.push(change.cellId ?? '');
+      } else if (step % 5 === 1) {
+        change = await api.change(ada, 'updateCell(notebookId: $id, cellId: $cell, input: { value: $v, kind: MARKDOWN })', '$id: ID!, $cell: ID!, $v: String', { id: notebookId, cell: pick, v: `# step ${step}` });
+      } else if (step % 5 === 2) {
+        change = await api.change(ada, 'moveCell(notebookId: $id, cellId: $cell, position: 0)', '$id: ID!, $cell: ID!', { id: notebookId, cell: pick });
+      } else if (step % 5 === 3 && step % 15 === 3) {
+        change = await api.change(ada, 'deleteCell(notebookId: $id, cellId: $cell)', '$id: ID!, $cell: ID!', { id: notebookId, cell: pick });
+        cells.splice(cells.indexOf(pick ?? ''), 1);
+      } else if (step === 52) {
+        change = await api.change(ada, 'restoreNotebook(id: $id, version: 10)', '$id: ID!', { id: notebookId });
+        cells.splice(0, cells.length, ...change.notebook.cells.map((c) => c.id));
+      } else {
+        change = await api.change(ada, 'updateNotebook(id: $id, input: { title: $t })', '$id: ID!, $t: String', { id: notebookId, t: `Journey ${step}` });
+      }
+      version = change.version;
+    }
+
+    const { states, events } = await foldLog(notebookId);
+    // Later versions are answered from a stored snapshot, earlier ones from the beginning.
+    const snapshots = await infra.database<ReadModelTables>().selectFrom('read.notebook_snapshots').select('version').where('notebook_id', '=', notebookId).execute();
+    expect(snapshots.map((s) => s.version)).toEqual([NOTEBOOK_SNAPSHOT_INTERVAL]);
+    const pages = [await history(ada, notebookId, 0, 100), await history(ada, notebookId, 100, 1000)];
+    const served = pages.flatMap((page) => page?.history ?? []);
+    expect(served.map((e) => ({ version: e.version, type: e.type, actorId: e.actor?.id ?? null, occurredAt: new Date(e.occurredAt).getTime(), data: e.data }))).toEqual(
+      events.map((e) => ({ ...e, occurredAt: new Date(e.occurredAt).getTime() })),
+    );
+
+    for (let v = 1; v <= version; v++) {
+      const response = await api.run<{ notebook: { snapshot: Snapshot } }>(ada, SNAPSHOT, { id: notebookId, v });
+      const snapshot = response.data?.notebook.snapshot;
+      const state = states[v] as NotebookState;
+      expect({ v, snapshot: snapshot && { ...snapshot, at: undefined } }).toEqual({
+        v,
+        snapshot: {
+          version: v,
+          title: state.title,
+          description: state.description,
+          at: undefined,
+          cells: state.cells.map((cell, position) => ({ id: cell.cellId, kind: cell.kind, value: cell.value, position, isClosed: cell.isClosed, ...analyzeCell(cell.kind, cell.value) })),
+        },
+      });
+      expect(new Date(snapshot?.at ?? 0).getTime()).toBe(new Date(events[v - 1]?.occurredAt ?? 0).getTime());
+    }
+  }, 120_000);
+
+  it('refuses versions outside the history, and shows nothing to those who may not see the notebook', async () => {
+    const { notebookId } = await api.createNotebook(ada, { title: 'Private past' });
+    await api.addCell(ada, notebookId, { value: 'secret = 1' });
+    for (const v of [0, 3]) expect(errorCode(await api.run(ada, SNAPSHOT, { id: notebookId, v }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await api.run(ada, HISTORY, { id: notebookId, first: 1001 }))).toBe('BAD_USER_INPUT');
+    expect(await history(bob, notebookId)).toBeNull();
+    expect(await history(null, notebookId)).toBeNull();
+    expect((await history(ada, notebookId, 1))?.history.map((e) => [e.version, e.type, e.data['value']])).toEqual([[2, 'cell.created', 'secret = 1']]);
+  });
+
+  it("records a fork in the source's history, with who forked it", async () => {
+    const source = await api.createNotebook(ada, { title: 'Forkable', visibility: 'PUBLIC' });
+    const fork = await api.change(bob, 'forkNotebook(id: $id)', '$id: ID!', { id: source.notebookId });
+    const page = await history(ada, source.notebookId, 0);
+    expect(page?.history.at(-1)).toMatchObject({ type: 'notebook.forked', actor: { id: bob.id }, data: { forkId: fork.notebookId } });
+    expect((await history(bob, fork.notebookId))?.history[0]).toMatchObject({ version: 1, type: 'notebook.created', actor: { id: bob.id } });
+  });
+});
