@@ -126,7 +126,7 @@ describe(EventRegistry.name, () => {
       'notebook.shared': { userId: 'user-2', role: 'EDITOR' },
       'notebook.unshared': { userId: 'user-2' },
       'cell.created': { cellId: 'cell-1', kind: 'MARKDOWN', value: '# Hi', position: 0, isClosed: false },
-      'cell.updated': { cellId: 'cell-1', isClosed: true },
+      'cell.updated': { cellId: 'cell-1', changes: { isClosed: true } },
       'cell.moved': { cellId: 'cell-1', position: 2 },
       'cell.deleted': { cellId: 'cell-1' },
       'cell.executed': {
@@ -155,9 +155,21 @@ describe(EventRegistry.name, () => {
       'user.updated': { displayName: 'Ada L.' },
     };
 
-    it.each(Object.entries(samples))('decodes %s at version 1', (type, data) => {
+    it.each(Object.entries(samples))('decodes %s at the version it is written with', (type, data) => {
       const sut = defaultEventRegistry();
-      expect(sut.decode(stored(type, 1, data))).toEqual(stored(type, 1, data));
+      const version = sut.writeVersions()[type] ?? 0;
+      expect(sut.decode(stored(type, version, data))).toEqual(stored(type, version, data));
+    });
+
+    it('reads cell.updated v1 as v2: the same change, under `changes`', () => {
+      const sut = defaultEventRegistry();
+      expect(sut.writeVersions()['cell.updated']).toBe(2);
+      expect(sut.decode(stored('cell.updated', 1, { cellId: 'cell-1', value: 'x = 2', isClosed: true }))).toEqual(
+        stored('cell.updated', 2, { cellId: 'cell-1', changes: { value: 'x = 2', isClosed: true } }),
+      );
+      // A v1 update that changed nothing has no v2 form: it is refused, not silently emptied.
+      expect(rejectionOf(() => sut.decode(stored('cell.updated', 1, { cellId: 'cell-1' })))).toBe('invalid-data');
+      expect(rejectionOf(() => sut.decode(stored('cell.updated', 2, { cellId: 'cell-1', changes: {} })))).toBe('invalid-data');
     });
 
     it('rejects an execution result whose status contradicts its type', () => {

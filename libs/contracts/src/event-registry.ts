@@ -7,6 +7,8 @@ import {
   CellDeletedV1,
   CellMovedV1,
   CellUpdatedV1,
+  CellUpdatedV2,
+  upcastCellUpdatedV1,
   NotebookCreatedV1,
   NotebookDeletedV1,
   NotebookForkedV1,
@@ -81,6 +83,11 @@ export class EventRegistry<E extends DomainEvent = DomainEvent> {
     return version;
   }
 
+  /** The version new events are written with, per type: what writers pass as `schemaVersions`. */
+  writeVersions(): Readonly<Record<string, number>> {
+    return Object.fromEntries(this.currentVersions);
+  }
+
   /**
    * Validates a stored envelope's data against its own schema version, upcasts it step by step to
    * the current version (validating each step) and returns it as current. Throws EventDecodeError.
@@ -124,6 +131,8 @@ export function defaultEventRegistry(): EventRegistry<PlatformEvent> {
     .register('notebook.unshared', 1, NotebookUnsharedV1)
     .register('cell.created', 1, CellCreatedV1)
     .register('cell.updated', 1, CellUpdatedV1)
+    .register('cell.updated', 2, CellUpdatedV2)
+    .registerUpcaster('cell.updated', 1, upcastCellUpdatedV1)
     .register('cell.moved', 1, CellMovedV1)
     .register('cell.deleted', 1, CellDeletedV1)
     .register('cell.executed', 1, CellExecutedV1)

@@ -67,14 +67,32 @@ export type NotebookUnshared = z.infer<typeof NotebookUnsharedV1>;
 export const CellCreatedV1 = CellContent.extend({ position: z.number().int().min(0) });
 export type CellCreated = z.infer<typeof CellCreatedV1>;
 
-/** Only the fields that changed, besides `cellId`. */
+/** Only the fields that changed, besides `cellId`. Superseded by V2; still read, through its upcaster. */
 export const CellUpdatedV1 = z.object({
   cellId: Id,
   value: z.string().optional(),
   kind: CellKind.optional(),
   isClosed: z.boolean().optional(),
 });
-export type CellUpdated = z.infer<typeof CellUpdatedV1>;
+export type CellUpdatedV1 = z.infer<typeof CellUpdatedV1>;
+
+/** What an update may change in a cell. */
+export const CellChanges = z
+  .object({ value: z.string().optional(), kind: CellKind.optional(), isClosed: z.boolean().optional() })
+  .refine((changes) => Object.keys(changes).length > 0, 'an update changes something');
+export type CellChanges = z.infer<typeof CellChanges>;
+
+/**
+ * V2 keeps the patch apart from the cell's identity: `changes` holds exactly what changed, so new
+ * kinds of change never collide with identifying fields and readers of history see one shape.
+ */
+export const CellUpdatedV2 = z.object({ cellId: Id, changes: CellChanges });
+export type CellUpdated = z.infer<typeof CellUpdatedV2>;
+
+/** cell.updated v1 → v2: the same change, with the patch under `changes`. */
+export function upcastCellUpdatedV1({ cellId, ...changes }: CellUpdatedV1): CellUpdated {
+  return { cellId, changes };
+}
 
 /** `position` is the cell's 0-based index after the move. */
 export const CellMovedV1 = z.object({ cellId: Id, position: z.number().int().min(0) });

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AuthSubjects, eventDecoder, UserProfile, type Decider, type NotebookCommandReply, type NotebookCommandRequest, type NotebookEvent, type StreamRef } from '@notebooks/contracts';
+import { AuthSubjects, defaultEventRegistry, eventDecoder, UserProfile, type Decider, type NotebookCommandReply, type NotebookCommandRequest, type NotebookEvent, type StreamRef } from '@notebooks/contracts';
 import { AggregateCache, ConcurrencyError, EventStore, handleCommand, KeyedQueue, loadAggregate, type CommandResult } from '@notebooks/event-store';
 import {
   actionOf,
@@ -16,6 +16,8 @@ import { currentCorrelationId, NatsRpc, RpcException } from '@notebooks/platform
 import { randomUUID } from 'node:crypto';
 
 const decode = eventDecoder('notebooks');
+/** Events are written at their current schema version; older ones are upcast when read. */
+const SCHEMA_VERSIONS = defaultEventRegistry().writeVersions();
 /** A command still queued behind others this long is dropped: its caller (5 s request timeout) has given up. */
 const MAX_QUEUE_WAIT_MS = 4_000;
 const notebook = (id: string): StreamRef => ({ category: 'notebooks', id });
@@ -104,7 +106,7 @@ export class NotebooksService {
         idempotencyKey: request.idempotencyKey === undefined ? undefined : `${request.actorId}:${request.idempotencyKey}`,
         expectedVersion: request.expectedVersion,
       },
-      { decode, cache: this.cache },
+      { decode, cache: this.cache, schemaVersions: SCHEMA_VERSIONS },
     ), MAX_QUEUE_WAIT_MS);
     return { notebookId: result.ref.id, version: result.version, cellId: createdCell(result) ?? cellId ?? null, duplicate: result.duplicate };
   }
@@ -136,7 +138,7 @@ export class NotebooksService {
             correlationId: currentCorrelationId() ?? null,
             idempotencyKey: `fork-recorded:${fork.notebookId}`,
           },
-          { decode, cache: this.cache },
+          { decode, cache: this.cache, schemaVersions: SCHEMA_VERSIONS },
         ),
       )
       .catch((error: unknown) => this.logger.warn(`fork ${fork.notebookId} of ${sourceId} not recorded on the source: ${String(error)}`));

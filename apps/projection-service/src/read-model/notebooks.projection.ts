@@ -134,7 +134,8 @@ async function applyEvent(trx: Transaction<ReadModelTables>, id: string, event: 
       return;
     }
     case 'cell.updated': {
-      const { cellId, value, kind, isClosed } = event.data;
+      const { cellId, changes } = event.data;
+      const { value, kind, isClosed } = changes;
       const analysis = value !== undefined || kind !== undefined ? await analysisAfterUpdate(trx, id, event.data) : {};
       await cells()
         .set({
@@ -191,13 +192,13 @@ async function snapshot(trx: Transaction<ReadModelTables>, id: string, version: 
 }
 
 /** An update may change only the kind or only the value; the other half comes from the stored cell. */
-async function analysisAfterUpdate(trx: Transaction<ReadModelTables>, notebookId: string, update: CellUpdated): Promise<CellAnalysis> {
-  if (update.kind !== undefined && update.value !== undefined) return analyzeCell(update.kind, update.value);
+async function analysisAfterUpdate(trx: Transaction<ReadModelTables>, notebookId: string, { cellId, changes }: CellUpdated): Promise<CellAnalysis> {
+  if (changes.kind !== undefined && changes.value !== undefined) return analyzeCell(changes.kind, changes.value);
   const stored = await trx
     .selectFrom('read.cells')
     .select(['kind', 'value'])
     .where('notebook_id', '=', notebookId)
-    .where('id', '=', update.cellId)
+    .where('id', '=', cellId)
     .executeTakeFirstOrThrow();
-  return analyzeCell(update.kind ?? CellKind.parse(stored.kind), update.value ?? stored.value);
+  return analyzeCell(changes.kind ?? CellKind.parse(stored.kind), changes.value ?? stored.value);
 }

@@ -188,7 +188,7 @@ describe('notebookDecider', () => {
         created,
         ...cells('a', 'b'),
         { type: 'notebook.updated', data: { title: 'Renamed', visibility: 'PUBLIC' } },
-        { type: 'cell.updated', data: { cellId: 'a', value: 'a = 2', isClosed: true } },
+        { type: 'cell.updated', data: { cellId: 'a', changes: { value: 'a = 2', isClosed: true } } },
         { type: 'cell.deleted', data: { cellId: 'b' } },
         cellCreated('c', 0),
       ];
@@ -314,10 +314,10 @@ describe('notebookDecider', () => {
       it('records only the fields that change', () => {
         given(created, ...cells('a'))
           .when({ type: 'UpdateCell', cellId: 'a', value: 'a = 1', kind: 'HTML', isClosed: true })
-          .then({ type: 'cell.updated', data: { cellId: 'a', kind: 'HTML', isClosed: true } });
+          .then({ type: 'cell.updated', data: { cellId: 'a', changes: { kind: 'HTML', isClosed: true } } });
         given(created, ...cells('a'))
           .when({ type: 'UpdateCell', cellId: 'a', value: 'a = 2' })
-          .then({ type: 'cell.updated', data: { cellId: 'a', value: 'a = 2' } });
+          .then({ type: 'cell.updated', data: { cellId: 'a', changes: { value: 'a = 2' } } });
       });
 
       it('is a no-op when nothing changes', () => {

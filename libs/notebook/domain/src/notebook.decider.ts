@@ -251,11 +251,11 @@ export function decide(
     case 'UpdateCell': {
       const { cellId, value, kind, isClosed } = command;
       const cell = state.cells[indexOfCell(state, cellId)];
-      const data: CellUpdated = { cellId };
-      if (value !== undefined && value !== cell.value) data.value = validCellValue(value, limits);
-      if (kind !== undefined && kind !== cell.kind) data.kind = kind;
-      if (isClosed !== undefined && isClosed !== cell.isClosed) data.isClosed = isClosed;
-      return Object.keys(data).length > 1 ? [{ type: 'cell.updated', data }] : [];
+      const changes: CellUpdated['changes'] = {};
+      if (value !== undefined && value !== cell.value) changes.value = validCellValue(value, limits);
+      if (kind !== undefined && kind !== cell.kind) changes.kind = kind;
+      if (isClosed !== undefined && isClosed !== cell.isClosed) changes.isClosed = isClosed;
+      return Object.keys(changes).length > 0 ? [{ type: 'cell.updated', data: { cellId, changes } }] : [];
     }
     case 'MoveCell': {
       const { cellId, position } = command;
@@ -350,7 +350,7 @@ function apply(state: NotebookState, event: NotebookEvent): NotebookState {
       return { ...state, cells: state.cells.toSpliced(position, 0, cell) };
     }
     case 'cell.updated': {
-      const { cellId, ...changes } = event.data;
+      const { cellId, changes } = event.data;
       return {
         ...state,
         cells: state.cells.map((cell) =>

@@ -7,7 +7,7 @@ const rows: HistoryRow[] = [
   { type: 'notebook.created', data: { ownerId: owner, title: 'T', description: null, visibility: 'PRIVATE', forkedFrom: null }, occurredAt: '2026-01-01T00:00:01.000Z' },
   { type: 'cell.created', data: { cellId: a, kind: 'JS', value: 'x = 1', position: 0, isClosed: false }, occurredAt: '2026-01-01T00:00:02.000Z' },
   { type: 'cell.created', data: { cellId: b, kind: 'JS', value: 'y = x', position: 1, isClosed: false }, occurredAt: '2026-01-01T00:00:03.000Z' },
-  { type: 'cell.updated', data: { cellId: a, value: 'x = 2' }, occurredAt: '2026-01-01T00:00:04.000Z' },
+  { type: 'cell.updated', data: { cellId: a, changes: { value: 'x = 2' } }, occurredAt: '2026-01-01T00:00:04.000Z' },
   { type: 'cell.moved', data: { cellId: b, position: 0 }, occurredAt: '2026-01-01T00:00:05.000Z' },
   { type: 'cell.deleted', data: { cellId: a }, occurredAt: '2026-01-01T00:00:06.000Z' },
 ];
