@@ -37,6 +37,12 @@ export interface ReadModelTables {
   'read.notebook_events': { notebook_id: string; version: number; type: string; actor_id: string | null; occurred_at: Date; data: unknown };
   /** A notebook's full state at a version, every so many versions (a JSON `NotebookMoment` of the notebook domain). */
   'read.notebook_snapshots': { notebook_id: string; version: number; moment: unknown };
+  /** Edits (commands that changed the notebook) and forks taken of it. */
+  'read.notebook_activity': { notebook_id: string; edits: number; forks: number; last_activity_at: Date };
+  /** Each user's edits within a notebook (its owner's included). */
+  'read.notebook_contributors': { notebook_id: string; user_id: string; edits: number; last_activity_at: Date };
+  /** Each user's activity across notebooks: edits, notebooks created (forks included), forks made. */
+  'read.user_activity': { user_id: string; edits: number; notebooks_created: number; forks: number; last_activity_at: Date };
 }
 
 /** The read model keeps a notebook snapshot at least every this many versions. */

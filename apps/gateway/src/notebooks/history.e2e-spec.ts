@@ -145,4 +145,32 @@ describe('history and time travel through the gateway', () => {
     expect(page?.history.at(-1)).toMatchObject({ type: 'notebook.forked', actor: { id: bob.id }, data: { forkId: fork.notebookId } });
     expect((await history(bob, fork.notebookId))?.history[0]).toMatchObject({ version: 1, type: 'notebook.created', actor: { id: bob.id } });
   });
+
+  it('counts activity per notebook, per contributor and per user, for the owner only', async () => {
+    const [owner, editor, forker] = await Promise.all([api.register('Owner'), api.register('Editor'), api.register('Forker')]);
+    const { notebookId } = await api.createNotebook(owner, { title: 'Busy', visibility: 'PUBLIC' });
+    await api.share(owner, notebookId, editor.email, 'EDITOR');
+    const { cellId } = await api.addCell(editor, notebookId, { value: 'a = 1' });
+    await api.change(editor, 'updateCell(notebookId: $id, cellId: $cell, input: { value: "a = 2" })', '$id: ID!, $cell: ID!', { id: notebookId, cell: cellId });
+    await api.change(forker, 'forkNotebook(id: $id)', '$id: ID!', { id: notebookId });
+    const last = await api.addCell(owner, notebookId, { value: 'b = a' });
+
+    const query = `query($id: ID!, $v: Int) { notebook(id: $id, minVersion: $v) { activity { edits forks lastActivityAt contributors { user { id } edits } } } }`;
+    const seen = await api.run<{ notebook: { activity: { edits: number; forks: number; lastActivityAt: string; contributors: { user: { id: string }; edits: number }[] } } }>(owner, query, { id: notebookId, v: last.version });
+    expect(seen.data?.notebook.activity).toEqual({
+      edits: 4,
+      forks: 1,
+      lastActivityAt: expect.any(String),
+      contributors: [
+        { user: { id: editor.id }, edits: 2 },
+        { user: { id: owner.id }, edits: 2 },
+      ].sort((a, b) => b.edits - a.edits || a.user.id.localeCompare(b.user.id)),
+    });
+    expect((await api.run<{ notebook: { activity: unknown } }>(editor, query, { id: notebookId })).data?.notebook.activity).toBeNull();
+
+    const mine = 'query { myActivity { edits notebooksCreated forks lastActivityAt } }';
+    expect((await api.run(forker, mine)).data?.['myActivity']).toEqual({ edits: 0, notebooksCreated: 1, forks: 1, lastActivityAt: expect.any(String) });
+    expect((await api.run(editor, mine)).data?.['myActivity']).toEqual({ edits: 2, notebooksCreated: 0, forks: 0, lastActivityAt: expect.any(String) });
+    expect(errorCode(await api.run(null, mine))).toBe('UNAUTHENTICATED');
+  });
 });

@@ -5,7 +5,7 @@ import { DATABASE } from '@notebooks/platform';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import { gatewayError } from '../graphql/errors';
-import { Cell, Collaborator, Notebook, type NotebookScope, type Role } from './notebook.models';
+import { Cell, Collaborator, Notebook, NotebookActivity, UserActivity, type NotebookScope, type Role } from './notebook.models';
 
 type NotebookRow = Selectable<ReadModelTables['read.notebooks']> & { collaborator_role: string | null };
 
@@ -130,6 +130,30 @@ export class NotebookReads {
       throw gatewayError('UNAVAILABLE', "this notebook's history is incomplete in the read model until it is rebuilt from the log");
     }
     return momentAfter(base ? (base.moment as NotebookMoment) : null, since.map((row) => ({ ...row, occurredAt: row.occurred_at.toISOString() })));
+  }
+
+  /** A notebook's activity, with its contributors, most edits first; null before anything is recorded. */
+  async notebookActivity(notebookId: string): Promise<NotebookActivity | null> {
+    const activity = await this.db.selectFrom('read.notebook_activity').selectAll().where('notebook_id', '=', notebookId).executeTakeFirst();
+    if (!activity) return null;
+    const contributors = await this.db
+      .selectFrom('read.notebook_contributors')
+      .selectAll()
+      .where('notebook_id', '=', notebookId)
+      .orderBy('edits', 'desc')
+      .orderBy('user_id')
+      .execute();
+    return {
+      edits: activity.edits,
+      forks: activity.forks,
+      lastActivityAt: activity.last_activity_at,
+      contributors: contributors.map((row) => ({ userId: row.user_id, edits: row.edits, lastActivityAt: row.last_activity_at })),
+    };
+  }
+
+  async userActivity(userId: string): Promise<UserActivity> {
+    const row = await this.db.selectFrom('read.user_activity').selectAll().where('user_id', '=', userId).executeTakeFirst();
+    return { edits: row?.edits ?? 0, notebooksCreated: row?.notebooks_created ?? 0, forks: row?.forks ?? 0, lastActivityAt: row?.last_activity_at ?? null };
   }
 
   async users(ids: readonly string[]) {

@@ -220,3 +220,45 @@ export class NotebookSnapshot {
   @Field(() => GraphQLISODateTime, { description: 'When this version was reached.' })
   at!: Date;
 }
+
+@ObjectType({ description: "Someone's edits in a notebook." })
+export class NotebookContributor {
+  /** Resolved to `user` on demand (batched). */
+  userId!: string;
+
+  @Field(() => Int, { description: 'Changes this user made (one per mutation).' })
+  edits!: number;
+
+  @Field(() => GraphQLISODateTime)
+  lastActivityAt!: Date;
+}
+
+@ObjectType({ description: "A notebook's activity; only its owner sees it." })
+export class NotebookActivity {
+  @Field(() => Int, { description: 'Changes made to the notebook (one per mutation), by anyone.' })
+  edits!: number;
+
+  @Field(() => Int, { description: 'Times the notebook was forked.' })
+  forks!: number;
+
+  @Field(() => GraphQLISODateTime)
+  lastActivityAt!: Date;
+
+  @Field(() => [NotebookContributor], { description: 'Who edited it, most edits first.' })
+  contributors!: NotebookContributor[];
+}
+
+@ObjectType({ description: "The caller's own activity across notebooks." })
+export class UserActivity {
+  @Field(() => Int, { description: 'Changes made to notebooks (one per mutation).' })
+  edits!: number;
+
+  @Field(() => Int, { description: 'Notebooks created, forks included.' })
+  notebooksCreated!: number;
+
+  @Field(() => Int, { description: 'Notebooks forked from others.' })
+  forks!: number;
+
+  @Field(() => GraphQLISODateTime, { nullable: true })
+  lastActivityAt!: Date | null;
+}

@@ -2,12 +2,23 @@ import { Args, Context, ID, Int, Parent, Query, ResolveField, Resolver } from '@
 import { z } from 'zod';
 import { User } from '../auth/auth.models';
 import type { GatewayContext } from '../graphql/context';
-import { gatewayError, parseInput } from '../graphql/errors';
+import { gatewayError, parseInput, requireViewer } from '../graphql/errors';
 import { analyzeCell } from '@notebooks/notebook-domain';
 import { RpcException } from '@notebooks/platform';
 import { encodeCursor, NotebookReads } from './notebook-reads';
 import { NotebookVersions } from './notebook-versions';
-import { Cell, Collaborator, Notebook, NotebookConnection, NotebookEvent, NotebookScope, NotebookSnapshot } from './notebook.models';
+import {
+  Cell,
+  Collaborator,
+  Notebook,
+  NotebookActivity,
+  NotebookConnection,
+  NotebookContributor,
+  NotebookEvent,
+  NotebookScope,
+  NotebookSnapshot,
+  UserActivity,
+} from './notebook.models';
 
 /** A page holds at most this many notebooks. */
 const MAX_PAGE_SIZE = 100;
@@ -106,6 +117,16 @@ export class NotebooksResolver {
     return { version, title: state.title, description: state.description, cells, at: new Date(at ?? 0) };
   }
 
+  @ResolveField(() => NotebookActivity, { nullable: true, description: "Edits, forks and contributors; null unless the caller owns the notebook." })
+  async activity(@Parent() notebook: Notebook): Promise<NotebookActivity | null> {
+    return notebook.myRole === 'OWNER' ? this.reads.notebookActivity(notebook.id) : null;
+  }
+
+  @Query(() => UserActivity, { description: "The caller's own activity across notebooks." })
+  async myActivity(@Context() context: GatewayContext): Promise<UserActivity> {
+    return this.reads.userActivity(requireViewer(context).userId);
+  }
+
   /** Null when the source is gone or the caller may not see it. */
   @ResolveField(() => Notebook, { nullable: true })
   async forkedFrom(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<Notebook | null> {
@@ -123,6 +144,14 @@ export class NotebookEventResolver {
       if (error instanceof RpcException && error.code === 'NOT_FOUND') return null;
       throw error;
     });
+  }
+}
+
+@Resolver(() => NotebookContributor)
+export class NotebookContributorResolver {
+  @ResolveField(() => User)
+  user(@Parent() contributor: NotebookContributor, @Context() context: GatewayContext): Promise<User> {
+    return context.loaders.user.load(contributor.userId);
   }
 }
 

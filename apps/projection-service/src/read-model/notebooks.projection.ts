@@ -11,6 +11,7 @@ import {
 } from '@notebooks/contracts';
 import { analyzeCell, momentAfter, type CellAnalysis, type NotebookMoment } from '@notebooks/notebook-domain';
 import { shouldApply } from '@notebooks/projector';
+import { recordActivity } from './activity.projection';
 import { sql, type Transaction } from 'kysely';
 
 const decode = eventDecoder('notebooks');
@@ -43,6 +44,7 @@ export async function projectNotebookCommit(trx: Transaction<ReadModelTables>, c
       })),
     )
     .execute();
+  await recordActivity(trx, commit);
   if (Math.floor(last.version / NOTEBOOK_SNAPSHOT_INTERVAL) > Math.floor((current?.version ?? 0) / NOTEBOOK_SNAPSHOT_INTERVAL)) {
     await snapshot(trx, id, last.version);
   }
