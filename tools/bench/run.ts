@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchContext, Scenario } from './scenario';
 import { eventStoreAppend } from './scenarios/event-store-append';
+import { timeTravel } from './scenarios/time-travel';
 
 const SCENARIOS: Record<string, Scenario> = {
   'event-store-append': eventStoreAppend,
+  'time-travel': timeTravel,
 };
 
 const HELP = `npm run bench -- [options]
