@@ -1,5 +1,5 @@
 import { Args, Context, ID, Int, Mutation, Parent, ResolveField, Resolver } from '@nestjs/graphql';
-import { NotebookCommandReply, NotebookCommandRequest, NotebookSubjects } from '@notebooks/contracts';
+import { NotebookCommandInput, NotebookCommandReply, NotebookCommandRequest, NotebookSubjects } from '@notebooks/contracts';
 import { NatsRpc } from '@notebooks/platform';
 import type { GatewayContext } from '../graphql/context';
 import { gatewayError, parseInput, requireViewer } from '../graphql/errors';
@@ -14,10 +14,12 @@ import {
   UpdateNotebookInput,
 } from './notebook.models';
 
-interface CommandOptions {
+/** The optional arguments of a mutation, as GraphQL passes them (null for not given). */
+interface MutationOptions {
   expectedVersion?: number | null;
   idempotencyKey?: string | null;
 }
+const CommandOptions = NotebookCommandRequest.pick({ expectedVersion: true, idempotencyKey: true });
 
 /** GraphQL's null for "not given", which the command schemas spell as absent. */
 function given<T>(value: T | null | undefined): T | undefined {
@@ -161,14 +163,14 @@ export class NotebookMutationsResolver {
     return notebook;
   }
 
-  private async send(context: GatewayContext, command: Record<string, unknown>, options: CommandOptions = {}): Promise<NotebookChange> {
+  private async send(context: GatewayContext, command: Record<string, unknown>, options: MutationOptions = {}): Promise<NotebookChange> {
     const viewer = requireViewer(context);
-    const request = parseInput(NotebookCommandRequest, {
-      command,
+    // Validated apart, so a problem is reported by the argument's own name (`title: …`).
+    const request: NotebookCommandRequest = {
+      command: parseInput(NotebookCommandInput, command),
       actorId: viewer.userId,
-      expectedVersion: given(options.expectedVersion),
-      idempotencyKey: given(options.idempotencyKey),
-    });
+      ...parseInput(CommandOptions, { expectedVersion: given(options.expectedVersion), idempotencyKey: given(options.idempotencyKey) }),
+    };
     const reply = NotebookCommandReply.parse(await this.rpc.request(NotebookSubjects.command, request));
     return { notebookId: reply.notebookId, version: reply.version, cellId: reply.cellId };
   }

@@ -88,7 +88,7 @@ export class NotebookReads {
     }));
   }
 
-  /** Collaborators of each notebook (the owner is not one), in the order they were granted a role. */
+  /** Collaborators of each notebook (the owner is not one), ordered by user id so answers are stable. */
   async collaborators(notebookIds: readonly string[]): Promise<Map<string, Collaborator[]>> {
     const rows = await this.db.selectFrom('read.collaborators').selectAll().where('notebook_id', 'in', notebookIds).orderBy('notebook_id').orderBy('user_id').execute();
     return groupBy(rows, (row) => row.notebook_id, (row): Collaborator => ({ userId: row.user_id, role: toRole(row.role) }));
