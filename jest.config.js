@@ -18,6 +18,7 @@ module.exports = {
     '<rootDir>/libs/testing',
     '<rootDir>/libs/user/domain',
     '<rootDir>/tools',
+    '<rootDir>/tools/deploy',
   ],
   globalSetup: '<rootDir>/libs/testing/src/jest/global-setup.ts',
   globalTeardown: '<rootDir>/libs/testing/src/jest/global-teardown.ts',
