@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { provideInfrastructure, type Infrastructure } from './infrastructure';
 import { formatLogLine } from './log-format';
 import { freePort, SERVICES, ServiceProcess, WORKSPACE_ROOT, type ServiceName } from '@notebooks/testing';
+import { platformFilePath, removePlatformFile, writePlatformFile } from '../ops/platform-file';
 
 /**
  * `npm start`: the whole platform on this machine. Starts NATS (JetStream) and Postgres unless
@@ -10,6 +11,7 @@ import { freePort, SERVICES, ServiceProcess, WORKSPACE_ROOT, type ServiceName } 
  */
 async function main(): Promise<void> {
   const dataDir = process.env.DATA_DIR ?? join(WORKSPACE_ROOT, '.data');
+  const platformFile = platformFilePath(dataDir);
   const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
   const rawLogs = process.env.LOG_FORMAT === 'json';
   const width = Math.max(...SERVICES.map((s) => s.name.length));
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
       say(`stopping ${dependency.name}…`);
       await dependency.stop();
     }
+    removePlatformFile(platformFile);
     say('stopped');
     process.exit(code);
   };
@@ -67,6 +70,16 @@ async function main(): Promise<void> {
     };
 
     const host = process.env.HOST && process.env.HOST !== '0.0.0.0' ? process.env.HOST : '127.0.0.1';
+    // Where `npm run ops` finds this platform; written before readiness so it can diagnose a slow start.
+    writePlatformFile(platformFile, {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      natsUrl: infrastructure.natsUrl,
+      databaseUrl: infrastructure.databaseUrl,
+      namespace: process.env.NATS_NAMESPACE ?? '',
+      graphqlUrl: `http://${host}:${gatewayPort}/graphql`,
+      services: Object.fromEntries(SERVICES.map(({ name }) => [name, `http://${host}:${ports.get(name)}`])),
+    });
     await Promise.all(
       SERVICES.map(({ name }, index) => launch(name, index).waitUntilReady(`http://${host}:${ports.get(name)}`, 120_000)),
     );

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { EventStoreModule, platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
 import { join } from 'node:path';
 import type { z } from 'zod';
+import { OpsModule } from './ops/ops.module';
 import { ReadModelModule } from './read-model/read-model.module';
 
 export const projectionEnv = platformEnv(4105);
@@ -23,6 +24,7 @@ export const projectionService: ServiceDefinition<ProjectionConfig> = {
       }),
       EventStoreModule.forRoot(),
       ReadModelModule,
+      OpsModule,
     ],
   }),
 };

@@ -10,3 +10,4 @@ export * from './notebook-commands';
 export * from './testing/decider-spec';
 export * from './auth';
 export * from './read-model';
+export * from './projection-ops';

@@ -1,6 +1,6 @@
-import { AGGREGATE_ID_PATTERN, CommitMessage, type EventEnvelope, type StreamRef } from '@notebooks/contracts';
+import { aggregateIdOf, AGGREGATE_ID_PATTERN, CommitMessage, type EventCategory, type EventEnvelope, type StreamRef } from '@notebooks/contracts';
 import { randomUUID } from 'node:crypto';
-import type { NewCommit, StreamPosition } from './event-store';
+import type { CategoryCommit, NewCommit, StreamPosition } from './event-store';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -39,4 +39,14 @@ export function lastVersion(commit: CommitMessage): number {
 /** Aggregate ids become subject tokens, so anything else is refused before it reaches the log. */
 export function assertAggregateId(ref: StreamRef): void {
   if (!AGGREGATE_ID_PATTERN.test(ref.id)) throw new TypeError(`invalid aggregate id ${JSON.stringify(ref.id)}`);
+}
+
+/** A message of a category's log as a reader of the whole category gets it: decoded when it can be. */
+export function toCategoryCommit(category: EventCategory, sequence: number, subject: string, payload: Uint8Array): CategoryCommit {
+  const ref: StreamRef = { category, id: aggregateIdOf(subject) };
+  try {
+    return { sequence, ref, subject, payload, commit: decodeCommit(payload) };
+  } catch (error) {
+    return { sequence, ref, subject, payload, commit: null, error: error instanceof Error ? error.message : String(error) };
+  }
 }

@@ -88,6 +88,26 @@ export interface ConsumerOptions {
   onError?(error: unknown): void;
 }
 
+/**
+ * A commit read from a whole category ({@link EventStore.readCategory}): decoded, or — when its
+ * message is not a valid commit — the raw message and why, so the reader can park it.
+ */
+export type CategoryCommit = {
+  sequence: number;
+  ref: StreamRef;
+  /** The message's subject on the log (namespaced). */
+  subject: string;
+  /** The message as stored. */
+  payload: Uint8Array;
+} & ({ commit: CommitMessage; error?: undefined } | { commit: null; error: string });
+
+export interface ReadCategoryOptions {
+  /** Stop after this sequence (default, and at most: the category's head when the read begins). */
+  toSequence?: number;
+  /** Commits fetched from the log per request. */
+  batchSize?: number;
+}
+
 export interface RunningConsumer {
   /** Commits not yet delivered plus delivered but unacknowledged; rejects once the consumer has failed. */
   lag(): Promise<{ pending: number; ackPending: number }>;
@@ -107,6 +127,14 @@ export interface EventStore {
   findByIdempotencyKey(key: string): Promise<AppendResult | undefined>;
   /** Runs a durable consumer over a category's commits until stopped. */
   consume(options: ConsumerOptions): Promise<RunningConsumer>;
+  /**
+   * Every commit of a category after `afterSequence`, in stream order, up to the category's head
+   * when the read begins (or `toSequence`): what a replay reads. Undecodable messages are yielded
+   * too, with `commit: null`. Leaves nothing behind on the server, however the iteration ends.
+   */
+  readCategory(category: EventCategory, afterSequence: number, options?: ReadCategoryOptions): AsyncIterable<CategoryCommit>;
+  /** The category's last stream sequence; 0 while it is empty. */
+  head(category: EventCategory): Promise<number>;
 }
 export const EventStore = Symbol('EventStore');
 

@@ -1,4 +1,4 @@
-import { eventDecoder, type Decider, type DomainEvent, type StreamRef } from '@notebooks/contracts';
+import { defaultEventRegistry, eventDecoder, type Decider, type DomainEvent, type StreamRef } from '@notebooks/contracts';
 import { notebookDecider, NotebookRejected, type NotebookState } from '@notebooks/notebook-domain';
 import { randomUUID } from 'node:crypto';
 import { ConcurrencyError, NO_STREAM, type EventStore, type StoredCommit } from './event-store';
@@ -7,6 +7,8 @@ import { InMemoryEventStore } from './in-memory-event-store';
 
 describe(handleCommand.name, () => {
   const decode = eventDecoder('notebooks');
+  /** What notebook-service writes: each event type at its current schema version. */
+  const schemaVersions = defaultEventRegistry().writeVersions();
   const owner = randomUUID();
   let store: InMemoryEventStore;
   let ref: StreamRef;
@@ -15,7 +17,7 @@ describe(handleCommand.name, () => {
   const replica = (cache = new AggregateCache<NotebookState>()) => ({
     cache,
     run: (command: CommandEnvelope<Parameters<typeof notebookDecider.decide>[0]>['command'], extra: Partial<CommandEnvelope<never>> = {}) =>
-      handleCommand(store, notebookDecider, { ref, command, actorId: owner, ...extra }, { decode, cache }),
+      handleCommand(store, notebookDecider, { ref, command, actorId: owner, ...extra }, { decode, cache, schemaVersions }),
   });
   const create = { type: 'CreateNotebook', ownerId: owner, title: 'Plots', description: null, visibility: 'PRIVATE' } as const;
   const addCell = (cellId = randomUUID()) => ({ type: 'AddCell', cellId, kind: 'JS', value: 'x = 1' }) as const;

@@ -1,15 +1,17 @@
 import { aggregateSubject, type EventCategory, type StreamRef } from '@notebooks/contracts';
-import { assertAggregateId, buildCommit, decodeCommit, encodeCommit, lastVersion } from './commit-codec';
+import { assertAggregateId, buildCommit, decodeCommit, encodeCommit, lastVersion, toCategoryCommit } from './commit-codec';
 import { BatchProcessor, CONSUMER_DEFAULTS } from './consumer-batch';
 import {
   CommitTooLargeError,
   ConcurrencyError,
   NO_STREAM,
   type AppendResult,
+  type CategoryCommit,
   type ConsumerOptions,
   type EventStore,
   type Expected,
   type NewCommit,
+  type ReadCategoryOptions,
   type RunningConsumer,
   type StoredCommit,
   type StreamPosition,
@@ -70,6 +72,25 @@ export class InMemoryEventStore implements EventStore {
 
   async findByIdempotencyKey(key: string): Promise<AppendResult | undefined> {
     return this.findByKeyNow(key);
+  }
+
+  async *readCategory(category: EventCategory, afterSequence: number, options: ReadCategoryOptions = {}): AsyncIterable<CategoryCommit> {
+    const last = Math.min(this.headNow(category), options.toSequence ?? Number.POSITIVE_INFINITY);
+    const snapshot = this.stream(category).filter((m) => m.sequence > afterSequence && m.sequence <= last);
+    for (const message of snapshot) yield toCategoryCommit(category, message.sequence, message.subject, message.payload);
+  }
+
+  async head(category: EventCategory): Promise<number> {
+    return this.headNow(category);
+  }
+
+  /** Appends a message as it is, valid commit or not: how tests put garbage on the log. */
+  appendRaw(ref: StreamRef, payload: Uint8Array): number {
+    const stream = this.stream(ref.category);
+    const sequence = this.headNow(ref.category) + 1;
+    stream.push({ sequence, subject: aggregateSubject('', ref), payload });
+    for (const listener of this.listeners) listener();
+    return sequence;
   }
 
   private findByKeyNow(key: string): AppendResult | undefined {
@@ -160,6 +181,10 @@ export class InMemoryEventStore implements EventStore {
     let stream = this.streams.get(category);
     if (!stream) this.streams.set(category, (stream = []));
     return stream;
+  }
+
+  private headNow(category: EventCategory): number {
+    return this.stream(category).at(-1)?.sequence ?? 0;
   }
 
   private positionNow(ref: StreamRef): StreamPosition {

@@ -111,6 +111,32 @@ describe(`${JetStreamEventStore.name} on the server`, () => {
     expect(after).toBe(before);
   });
 
+  it('reads a whole category with undecodable messages among the commits, and leaves no consumer behind', async () => {
+    const nc = await infra.connectNats();
+    const store = await JetStreamEventStore.create(nc, { namespace: infra.namespace });
+    const jsm = await jetstreamManager(nc);
+    const consumers = async () => (await jsm.streams.info(streamName(infra.namespace, 'users'))).state.consumer_count;
+    const before = await store.head('users');
+    const good: StreamRef = { category: 'users', id: randomUUID() };
+    const bad: StreamRef = { category: 'users', id: randomUUID() };
+    await store.append(good, commit, NO_STREAM);
+    await jetstream(nc).publish(aggregateSubject(infra.namespace, bad), 'not a commit');
+    await store.append(good, commit, 'any');
+    const idle = await consumers();
+
+    const read = [];
+    for await (const item of store.readCategory('users', before, { batchSize: 1 })) read.push(item);
+    expect(read.map((c) => [c.ref.id, c.commit === null])).toEqual([
+      [good.id, false],
+      [bad.id, true],
+      [good.id, false],
+    ]);
+    expect(read[1]).toMatchObject({ subject: aggregateSubject(infra.namespace, bad), error: expect.stringContaining('JSON') });
+    expect(new TextDecoder().decode(read[1]?.payload)).toBe('not a commit');
+    for await (const _ of store.readCategory('users', before)) break;
+    expect(await consumers()).toBe(idle);
+  });
+
   it('parks an undecodable message as poison instead of stopping the consumer', async () => {
     const nc = await infra.connectNats();
     const store = await JetStreamEventStore.create(nc, { namespace: infra.namespace });

@@ -25,17 +25,19 @@ import {
   type StreamRef,
 } from '@notebooks/contracts';
 import { createHash } from 'node:crypto';
-import { assertAggregateId, buildCommit, decodeCommit, encodeCommit, lastVersion } from './commit-codec';
+import { assertAggregateId, buildCommit, decodeCommit, encodeCommit, lastVersion, toCategoryCommit } from './commit-codec';
 import { BatchProcessor, CONSUMER_DEFAULTS, type Delivery } from './consumer-batch';
 import {
   CommitTooLargeError,
   ConcurrencyError,
   NO_STREAM,
   type AppendResult,
+  type CategoryCommit,
   type ConsumerOptions,
   type EventStore,
   type Expected,
   type NewCommit,
+  type ReadCategoryOptions,
   type RunningConsumer,
   type StoredCommit,
   type StreamPosition,
@@ -169,6 +171,35 @@ export class JetStreamEventStore implements EventStore {
 
   findByIdempotencyKey(key: string): Promise<AppendResult | undefined> {
     return this.findByHash(idempotencyHash(key));
+  }
+
+  async *readCategory(category: EventCategory, afterSequence: number, options: ReadCategoryOptions = {}): AsyncIterable<CategoryCommit> {
+    const stream = streamName(this.options.namespace, category);
+    const last = Math.min(await this.head(category), options.toSequence ?? Number.POSITIVE_INFINITY);
+    if (last <= afterSequence) return;
+    // An ordered consumer: ephemeral, flow-controlled, re-created by the client on a gap; pulls in batches.
+    const consumer = await this.js.consumers.get(stream, {
+      filter_subjects: categorySubjects(this.options.namespace, category),
+      ...(afterSequence > 0
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSequence + 1 }
+        : { deliver_policy: DeliverPolicy.All }),
+    });
+    const messages = await consumer.consume({ max_messages: options.batchSize ?? 500 });
+    try {
+      for await (const message of messages) {
+        if (message.seq > last) break;
+        yield toCategoryCommit(category, message.seq, message.subject, message.data);
+        if (message.seq >= last) break;
+      }
+    } finally {
+      await messages.close().catch(() => undefined);
+      await consumer.delete().catch(() => undefined); // else it lingers on the server until inactive
+    }
+  }
+
+  async head(category: EventCategory): Promise<number> {
+    const { state } = await this.jsm.streams.info(streamName(this.options.namespace, category));
+    return state.last_seq;
   }
 
   async consume(options: ConsumerOptions): Promise<RunningConsumer> {

@@ -1,2 +1,5 @@
 export * from './projector-tables.migration';
 export * from './projector';
+export * from './replay';
+export * from './schema-rewrite.plugin';
+export * from './table-structure';

@@ -40,19 +40,30 @@ export function shouldApply(commit: CommitMessage, currentVersion: number): bool
   return true;
 }
 
-export interface ProjectionOptions<DB> {
+/** What a projection is: run live by {@link runProjection}, rebuilt by `replayProjection`. */
+export interface ProjectionDefinition<DB> {
   /** Name of the projection: its durable consumer, checkpoint and dead letters. */
   name: string;
   category: EventCategory;
   /** The Postgres schema holding this projection's tables and the projector tables. */
   schema: string;
-  store: EventStore;
-  db: Kysely<DB>;
   /**
-   * Applies one commit inside the batch's transaction. Must be guarded by the aggregate's version:
-   * a commit already applied changes nothing, one that is ahead throws {@link ProjectionGap}.
+   * The tables of `schema` this projection alone writes. A replay rebuilds exactly these and swaps
+   * them in; foreign keys may connect them to each other, not to other tables.
+   */
+  tables: readonly string[];
+  /**
+   * Applies one commit inside the batch's transaction, naming its tables schema-qualified through
+   * Kysely's query builder (`'read.notebooks'`: a replay redirects them to its staging schema).
+   * Must be guarded by the aggregate's version: a commit already applied changes nothing, one that
+   * is ahead throws {@link ProjectionGap}.
    */
   apply(trx: Transaction<DB>, commit: CommitMessage, sequence: number): Promise<void>;
+}
+
+export interface ProjectionOptions<DB> extends Omit<ProjectionDefinition<DB>, 'tables'> {
+  store: EventStore;
+  db: Kysely<DB>;
   batchSize?: number;
   ackWaitMs?: number;
   maxDeliver?: number;

@@ -5,8 +5,7 @@ import { DATABASE, Metrics, ReadinessChecks } from '@notebooks/platform';
 import { runProjection, type RunningProjection } from '@notebooks/projector';
 import type { Kysely } from 'kysely';
 import { Gauge } from 'prom-client';
-import { projectNotebookCommit } from './notebooks.projection';
-import { projectUserCommit } from './users.projection';
+import { READ_MODEL_PROJECTIONS } from './projections';
 
 /** Runs the read-model projections for as long as the service runs; their lag and dead letters show in health and metrics. */
 @Injectable()
@@ -22,9 +21,10 @@ export class ReadModelProjections implements OnApplicationBootstrap, OnModuleDes
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const common = { store: this.store, db: this.db, schema: 'read', onError: (error: unknown) => this.logger.warn(`projection: ${String(error)}`) };
-    this.running.set('read-notebooks', await runProjection({ ...common, name: 'read-notebooks', category: 'notebooks', apply: projectNotebookCommit }));
-    this.running.set('read-users', await runProjection({ ...common, name: 'read-users', category: 'users', apply: projectUserCommit }));
+    const onError = (error: unknown) => this.logger.warn(`projection: ${String(error)}`);
+    for (const { name, category, schema, apply } of READ_MODEL_PROJECTIONS) {
+      this.running.set(name, await runProjection({ name, category, schema, apply, store: this.store, db: this.db, onError }));
+    }
 
     const running = this.running;
     new Gauge({

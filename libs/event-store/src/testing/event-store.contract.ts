@@ -5,6 +5,7 @@ import {
   ConcurrencyError,
   NO_STREAM,
   RetryLater,
+  type CategoryCommit,
   type DeliveredCommit,
   type EventStore,
   type NewCommit,
@@ -24,6 +25,12 @@ const newRef = (): StreamRef => ({ category: 'notebooks', id: randomUUID() });
 
 async function collect(iterable: AsyncIterable<StoredCommit>): Promise<StoredCommit[]> {
   const all: StoredCommit[] = [];
+  for await (const item of iterable) all.push(item);
+  return all;
+}
+
+async function collectCategory(iterable: AsyncIterable<CategoryCommit>): Promise<CategoryCommit[]> {
+  const all: CategoryCommit[] = [];
   for await (const item of iterable) all.push(item);
   return all;
 }
@@ -164,6 +171,70 @@ export function eventStoreContract(name: string, create: () => Promise<ContractS
           'invalid aggregate id',
         );
         expect(await store.position(ref)).toEqual(NO_STREAM);
+      });
+    });
+
+    describe('reading a whole category', () => {
+      it('knows the head of each category: its last sequence, moved only by appends to it', async () => {
+        const ref: StreamRef = { category: 'executions', id: randomUUID() };
+        const first = await store.append(ref, commitOf(event(1)), NO_STREAM);
+        expect(await store.head('executions')).toBe(first.sequence);
+
+        const usersBefore = await store.head('users');
+        const second = await store.append(ref, commitOf(event(2)), 'any');
+        expect(await store.head('executions')).toBe(second.sequence);
+        expect(await store.head('users')).toBe(usersBefore);
+      });
+
+      it('reads every aggregate of a category in stream order after a sequence, and nothing of other categories', async () => {
+        const before = await store.head('executions');
+        const refs = [randomUUID(), randomUUID(), randomUUID()].map((id): StreamRef => ({ category: 'executions', id }));
+        const written: { sequence: number; id: string; version: number }[] = [];
+        for (let i = 0; i < 9; i++) {
+          const ref = refs[i % refs.length] as StreamRef;
+          const result = await store.append(ref, commitOf(event(i)), 'any');
+          written.push({ sequence: result.sequence, id: ref.id, version: result.version });
+          if (i % 4 === 0) await store.append({ category: 'users', id: randomUUID() }, commitOf(event(i)), NO_STREAM);
+        }
+
+        const read = await collectCategory(store.readCategory('executions', before, { batchSize: 2 }));
+        expect(read.map((c) => ({ sequence: c.sequence, id: c.ref.id, version: c.commit?.events.at(-1)?.version }))).toEqual(written);
+        expect(read.every((c) => c.ref.category === 'executions' && c.commit?.streamId === c.ref.id && c.subject.endsWith(`executions.${c.ref.id}`))).toBe(true);
+        expect(JSON.parse(new TextDecoder().decode(read[0]?.payload)).streamId).toBe(written[0]?.id);
+
+        const fromMiddle = await collectCategory(store.readCategory('executions', written[4]?.sequence ?? 0));
+        expect(fromMiddle.map((c) => c.sequence)).toEqual(written.slice(5).map((w) => w.sequence));
+        const bounded = await collectCategory(store.readCategory('executions', before, { toSequence: written[2]?.sequence }));
+        expect(bounded.map((c) => c.sequence)).toEqual(written.slice(0, 3).map((w) => w.sequence));
+        expect(await collectCategory(store.readCategory('executions', await store.head('executions')))).toEqual([]);
+      });
+
+      it('stops at the head it saw when the read began, though commits keep coming', async () => {
+        const ref: StreamRef = { category: 'executions', id: randomUUID() };
+        const before = await store.head('executions');
+        for (let i = 1; i <= 3; i++) await store.append(ref, commitOf(event(i)), 'any');
+        const seen: number[] = [];
+        for await (const item of store.readCategory('executions', before, { batchSize: 1 })) {
+          seen.push(item.commit?.events[0]?.version ?? 0);
+          if (seen.length === 1) await store.append(ref, commitOf(event(4)), 'any');
+        }
+
+        expect(seen).toEqual([1, 2, 3]);
+        expect((await collectCategory(store.readCategory('executions', before))).map((c) => c.commit?.events[0]?.version)).toEqual([1, 2, 3, 4]);
+      });
+
+      it('can be left early', async () => {
+        const ref: StreamRef = { category: 'executions', id: randomUUID() };
+        const before = await store.head('executions');
+        for (let i = 1; i <= 5; i++) await store.append(ref, commitOf(event(i)), 'any');
+        const seen: number[] = [];
+        for await (const item of store.readCategory('executions', before, { batchSize: 2 })) {
+          seen.push(item.sequence);
+          if (seen.length === 2) break;
+        }
+
+        expect(seen).toHaveLength(2);
+        expect(await collectCategory(store.readCategory('executions', before))).toHaveLength(5);
       });
     });
 
