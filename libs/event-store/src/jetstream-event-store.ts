@@ -50,7 +50,10 @@ export interface JetStreamEventStoreOptions {
   duplicateWindowMs?: number;
   /** Largest commit accepted; must not exceed the server's max_payload (1 MiB by default). */
   maxCommitBytes?: number;
-  /** Replicas of each stream (3 in production). */
+  /**
+   * Replicas of each stream and of the idempotency bucket (3 in production). Absent: a new stream
+   * gets 1 and an existing one keeps what it has, so a tool or an operator's edit is never undone.
+   */
   replicas?: number;
   /** How long idempotency keys are remembered. */
   idempotencyTtlMs?: number;
@@ -67,7 +70,7 @@ const DEFAULTS = {
   namespace: '',
   duplicateWindowMs: 10 * 60_000,
   maxCommitBytes: 1024 * 1024 - 4096,
-  replicas: 1,
+  replicas: undefined as number | undefined,
   idempotencyTtlMs: 7 * 24 * 60 * 60_000,
   maxAnyAttempts: 10,
 };
@@ -102,7 +105,7 @@ export class JetStreamEventStore implements EventStore {
         discard: DiscardPolicy.Old,
         max_msg_size: settings.maxCommitBytes + 4096,
         duplicate_window: nanos(settings.duplicateWindowMs),
-        num_replicas: settings.replicas,
+        ...(settings.replicas !== undefined && { num_replicas: settings.replicas }),
         allow_direct: true,
         deny_delete: true,
       });
@@ -111,7 +114,7 @@ export class JetStreamEventStore implements EventStore {
       history: 1,
       ttl: settings.idempotencyTtlMs,
       storage: StorageType.File,
-      replicas: settings.replicas,
+      ...(settings.replicas !== undefined && { replicas: settings.replicas }),
     });
     return new JetStreamEventStore(jetstream(connection), jsm, idempotency, settings);
   }

@@ -51,6 +51,8 @@ export function platformEnv(defaultPort: number) {
     PORT: port.default(defaultPort),
     NATS_URL: natsUrl.default('nats://127.0.0.1:4222'),
     NATS_NAMESPACE: namespace.default(''),
+    /** Replicas of the event streams (3 on a 3-node JetStream cluster). Unset: existing streams keep theirs, new ones get 1. */
+    NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).optional(),
     DATABASE_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/notebooks'),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
