@@ -2,7 +2,8 @@ import { eventDecoder, NotebookSubjects, type NotebookCommandInput, type Noteboo
 import { JetStreamEventStore, loadAggregate } from '@notebooks/event-store';
 import { notebookDecider } from '@notebooks/notebook-domain';
 import { Metrics, NatsRpc } from '@notebooks/platform';
-import { createTestInfra, startServices, type RunningServices, type TestInfra } from '@notebooks/testing';
+import { createTestInfra, startServices, WORKSPACE_ROOT, type RunningServices, type TestInfra } from '@notebooks/testing';
+import { spawn } from 'node:child_process';
 import type { Kysely } from 'kysely';
 import { randomUUID } from 'node:crypto';
 
@@ -60,5 +61,26 @@ describe('a notebook stream holding cell.updated v1 and v2', () => {
       { version: 3, data: { cellId, changes: { value: 'a = 2', kind: 'MARKDOWN' } } },
       { version: 4, data: { cellId, changes: { kind: 'JS', isClosed: true } } },
     ]);
+
+    // Rebuilt from the log (v1 and v2 side by side), the read model comes out the same.
+    const before = await readModelOf(notebookId);
+    const replay = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/projection-service/src/replay.ts', 'read-notebooks'], {
+      cwd: WORKSPACE_ROOT,
+      env: { ...process.env, ...infra.serviceEnv() },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    replay.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => replay.once('exit', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(await readModelOf(notebookId)).toEqual(before);
+  }, 60_000);
+
+  /** Every row the read-notebooks projection keeps about one notebook. */
+  const readModelOf = async (notebookId: string) => ({
+    notebook: await db.selectFrom('read.notebooks').selectAll().where('id', '=', notebookId).execute(),
+    cells: await db.selectFrom('read.cells').selectAll().where('notebook_id', '=', notebookId).orderBy('id').execute(),
+    history: await db.selectFrom('read.notebook_events').selectAll().where('notebook_id', '=', notebookId).orderBy('version').execute(),
+    activity: await db.selectFrom('read.notebook_activity').selectAll().where('notebook_id', '=', notebookId).execute(),
   });
 });
