@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchContext, Scenario } from './scenario';
 import { eventStoreAppend } from './scenarios/event-store-append';
+import { replay } from './scenarios/replay';
 import { timeTravel } from './scenarios/time-travel';
 
 const SCENARIOS: Record<string, Scenario> = {
   'event-store-append': eventStoreAppend,
   'time-travel': timeTravel,
+  replay,
 };
 
 const HELP = `npm run bench -- [options]
