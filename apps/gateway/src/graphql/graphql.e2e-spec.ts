@@ -13,6 +13,7 @@ import {
 } from 'graphql';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import request from 'supertest';
 import { errorCode, graphql } from '../../test/graphql-client';
 
@@ -148,6 +149,32 @@ describe('the GraphQL endpoint', () => {
       expect(errorCode(typo)).toBe('BAD_USER_INPUT');
       expect(typo.errors?.[0]?.message).not.toMatch(/Did you mean/);
       expect((await graphql(dev, '{ mee { id } }')).errors?.[0]?.message).toMatch(/Did you mean "me"/);
+    });
+  });
+
+  describe('when Postgres goes away', () => {
+    it('is not ready, and its health answer says which check failed and why', async () => {
+      const database = `${infra.namespace}_gone`;
+      const admin = new Client({ connectionString: process.env['DATABASE_URL'] });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE "${database}"`);
+        const url = new URL(infra.databaseUrl);
+        url.pathname = `/${database}`;
+        const lonely = await startServices(['gateway'], infra.serviceEnv({ DATABASE_URL: url.toString() }));
+        try {
+          expect((await request(lonely.url('gateway')).get('/health/ready')).status).toBe(200);
+          await admin.query(`DROP DATABASE "${database}" WITH (FORCE)`);
+          const response = await request(lonely.url('gateway')).get('/health/ready');
+          expect(response.status).toBe(503);
+          expect(response.body).toMatchObject({ status: 'error', error: { postgres: { status: 'down' } } });
+        } finally {
+          await lonely.stop();
+        }
+      } finally {
+        await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+        await admin.end();
+      }
     });
   });
 

@@ -27,6 +27,11 @@ export class HttpErrorFilter implements ExceptionFilter {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const status = exception instanceof HttpException ? exception.getStatus() : statusOf(exception);
+    if (request.url.startsWith('/health/') && exception instanceof HttpException) {
+      // Health answers keep terminus's shape, as on every other service: probes and the ops CLI read which check failed and why.
+      void reply.status(status).send(exception.getResponse());
+      return;
+    }
     const code = CODES[status] ?? 'INTERNAL_SERVER_ERROR';
     if (code === 'INTERNAL_SERVER_ERROR') this.logger.error({ err: exception }, 'unexpected HTTP error');
     const message = code === 'INTERNAL_SERVER_ERROR' ? 'internal error' : messageOf(exception, status);
