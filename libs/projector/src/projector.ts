@@ -89,11 +89,17 @@ export async function runProjection<DB>(options: ProjectionOptions<DB>): Promise
   const table = <T extends keyof ProjectorTables>(name: T) => sql.id(options.schema, name);
   const stream = options.category;
 
-  const parked = async (trx: Kysely<ProjectorTables>, aggregateId: string): Promise<number | undefined> => {
-    const { rows } = await sql<{ sequence: string }>`
-      select min(sequence) as sequence from ${table('dead_letters')}
-      where projection = ${options.name} and aggregate_id = ${aggregateId}`.execute(trx);
-    return rows[0]?.sequence == null ? undefined : Number(rows[0].sequence);
+  /**
+   * The first parked sequence of each of the batch's aggregates that has one, in one query. It must
+   * stay the transaction's first statement: a replay's swap locks dead_letters to hold live batches
+   * back before they have read anything (see replay.ts).
+   */
+  const parked = async (trx: Kysely<ProjectorTables>, aggregateIds: string[]): Promise<Map<string, number>> => {
+    const { rows } = await sql<{ aggregate_id: string; sequence: string }>`
+      select aggregate_id, min(sequence) as sequence from ${table('dead_letters')}
+      where projection = ${options.name} and aggregate_id = any(${aggregateIds})
+      group by aggregate_id`.execute(trx);
+    return new Map(rows.map((row) => [row.aggregate_id, Number(row.sequence)]));
   };
 
   const park = async (trx: Kysely<ProjectorTables>, message: PoisonMessage): Promise<void> => {
@@ -107,8 +113,10 @@ export async function runProjection<DB>(options: ProjectionOptions<DB>): Promise
   const handle = async (batch: DeliveredCommit[]) => {
     await options.db.transaction().execute(async (trx) => {
       const projector = trx as unknown as Kysely<ProjectorTables>;
+      // Parking below only adds later sequences, so the first parked one per aggregate stays valid.
+      const blocked = await parked(projector, [...new Set(batch.map((delivered) => delivered.ref.id))]);
       for (const delivered of batch) {
-        const blockedBy = await parked(projector, delivered.ref.id);
+        const blockedBy = blocked.get(delivered.ref.id);
         if (blockedBy !== undefined && blockedBy < delivered.sequence) {
           await park(projector, {
             category: options.category,
