@@ -67,7 +67,7 @@ export class NotebookMutationsResolver {
   ): Promise<boolean> {
     const change = await this.send(context, { type: 'DeleteNotebook', notebookId }, { expectedVersion });
     // The deletion is in the log either way; waiting only spares the caller seeing it in a list afterwards.
-    await this.versions.reached(change.notebookId, change.version).catch(() => undefined);
+    await this.versions.reached(change.notebookId, change.version);
     return true;
   }
 
@@ -157,7 +157,14 @@ export class NotebookMutationsResolver {
 
   @ResolveField(() => Notebook, { description: 'The notebook as of this version (waits until the read model has it).' })
   async notebook(@Parent() change: NotebookChange, @Context() context: GatewayContext): Promise<Notebook> {
-    await this.versions.reached(change.notebookId, change.version);
+    if (!(await this.versions.reached(change.notebookId, change.version))) {
+      // The change is in the log: resending it would make it twice. Only reading it back must wait.
+      throw gatewayError('UNAVAILABLE', 'the change was made, but the notebook cannot be read back yet: read it again shortly, do not resend the change', {
+        applied: true,
+        notebookId: change.notebookId,
+        version: change.version,
+      });
+    }
     const notebook = await context.loaders.notebook.clear(change.notebookId).load(change.notebookId);
     if (!notebook) throw gatewayError('NOT_FOUND', 'notebook not found');
     return notebook;

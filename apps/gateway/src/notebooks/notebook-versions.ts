@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { NOTEBOOK_VERSION_CHANNEL, parseNotebookVersionPayload } from '@notebooks/contracts';
 import { CONFIG } from '@notebooks/platform';
 import { Client } from 'pg';
-import { gatewayError } from '../graphql/errors';
 import type { GatewayConfig } from '../service';
 import { NotebookReads } from './notebook-reads';
 
@@ -10,10 +9,6 @@ import { NotebookReads } from './notebook-reads';
 const RECHECK_MS = 250;
 const RECONNECT_MS = 1_000;
 
-interface Waiter {
-  minVersion: number;
-  wake: () => void;
-}
 
 /**
  * Read-your-writes: waits until the read model has a notebook at a version, bounded. projection-service
@@ -23,7 +18,7 @@ interface Waiter {
 @Injectable()
 export class NotebookVersions implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(NotebookVersions.name);
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly waiters = new Map<string, Set<() => void>>();
   /** The listening connection, or the one being opened. */
   private listener: Client | null = null;
   private reconnect: NodeJS.Timeout | null = null;
@@ -44,39 +39,46 @@ export class NotebookVersions implements OnModuleInit, OnApplicationShutdown {
     await this.listener?.end().catch(() => undefined);
   }
 
-  /** Resolves once the read model has notebook `id` at `minVersion` or later; UNAVAILABLE when that takes too long. */
-  async reached(id: string, minVersion: number): Promise<void> {
+  /**
+   * Runs `check` until it answers something other than undefined: again whenever the read model
+   * announces a version of notebook `id`, and at least every RECHECK_MS. Undefined once
+   * READ_YOUR_WRITES_TIMEOUT_MS have passed.
+   */
+  async poll<T>(id: string, check: () => Promise<T | undefined>): Promise<T | undefined> {
     const deadline = Date.now() + this.config.READ_YOUR_WRITES_TIMEOUT_MS;
     for (;;) {
       let wake!: () => void;
       const woken = new Promise<void>((resolve) => {
         wake = resolve;
       });
-      const waiter: Waiter = { minVersion, wake };
-      // Registered before looking, so a notification between the look and the wait is not missed.
-      this.add(id, waiter);
+      // Registered before looking, so an announcement between the look and the wait is not missed.
+      this.add(id, wake);
       try {
-        if ((await this.reads.version(id)) >= minVersion) return;
+        const answer = await check();
+        if (answer !== undefined) return answer;
         const remaining = deadline - Date.now();
-        if (remaining <= 0) {
-          throw gatewayError('UNAVAILABLE', `the notebook's version ${minVersion} is not readable yet; retry shortly`, { notebookId: id, minVersion });
-        }
+        if (remaining <= 0) return undefined;
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([woken, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(remaining, RECHECK_MS))))]);
         clearTimeout(timer);
       } finally {
-        this.remove(id, waiter);
+        this.remove(id, wake);
       }
     }
   }
 
-  private add(id: string, waiter: Waiter): void {
-    const set = this.waiters.get(id) ?? new Set<Waiter>();
+  /** Whether the read model reached `version` of notebook `id` within the timeout. */
+  async reached(id: string, version: number): Promise<boolean> {
+    return (await this.poll(id, async () => ((await this.reads.version(id)) >= version ? true : undefined))) ?? false;
+  }
+
+  private add(id: string, waiter: () => void): void {
+    const set = this.waiters.get(id) ?? new Set<() => void>();
     set.add(waiter);
     this.waiters.set(id, set);
   }
 
-  private remove(id: string, waiter: Waiter): void {
+  private remove(id: string, waiter: () => void): void {
     const set = this.waiters.get(id);
     set?.delete(waiter);
     if (set?.size === 0) this.waiters.delete(id);
@@ -85,9 +87,7 @@ export class NotebookVersions implements OnModuleInit, OnApplicationShutdown {
   private notified(payload: string | undefined): void {
     const reached = payload === undefined ? null : parseNotebookVersionPayload(payload);
     if (!reached) return;
-    for (const waiter of this.waiters.get(reached.notebookId) ?? []) {
-      if (reached.version >= waiter.minVersion) waiter.wake();
-    }
+    for (const wake of this.waiters.get(reached.notebookId) ?? []) wake();
   }
 
   /** One connection per gateway replica; when it drops, waiters fall back to re-checking until it is back. */

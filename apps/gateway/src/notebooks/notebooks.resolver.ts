@@ -49,10 +49,21 @@ export class NotebooksResolver {
   ): Promise<Notebook | null> {
     const version = parseInput(MinVersion, minVersion ?? undefined);
     if (!z.uuid().safeParse(id).success) return null;
-    // Waiting looks only at the version, never at who may see the notebook: a hidden notebook and a
-    // missing one wait and answer alike.
-    if (version !== undefined) await this.versions.reached(id, version);
-    return context.loaders.notebook.load(id);
+    if (version === undefined) return context.loaders.notebook.load(id);
+    // Waits for the notebook to be visible to the caller at that version. A hidden notebook waits out
+    // the bound like a missing one and answers null like it: neither its existence nor its version shows.
+    const viewerId = context.viewer?.userId ?? null;
+    const visible = async () => (await this.reads.notebooks([id], viewerId)).get(id);
+    const found = await this.versions.poll(id, async () => {
+      const notebook = await visible();
+      return notebook && notebook.version >= version ? notebook : undefined;
+    });
+    if (found) {
+      context.loaders.notebook.clear(id).prime(id, found);
+      return found;
+    }
+    if (await visible()) throw gatewayError('UNAVAILABLE', `version ${version} of the notebook is not readable yet; retry shortly`, { minVersion: version });
+    return null;
   }
 
   @Query(() => NotebookConnection)
