@@ -5,7 +5,7 @@ export class User {
   @Field(() => ID)
   id!: string;
 
-  @Field()
+  @Field({ description: 'Shown to the user themselves and to members of the notebooks they appear in; empty to anyone else.' })
   email!: string;
 
   @Field()

@@ -138,12 +138,35 @@ describe('history and time travel through the gateway', () => {
     expect((await history(ada, notebookId, 1))?.history.map((e) => [e.version, e.type, e.data['value']])).toEqual([[2, 'cell.created', 'secret = 1']]);
   });
 
-  it("records a fork in the source's history, with who forked it", async () => {
+  it("records a fork in the source's history; who forked it, and the fork, only for those who may see the fork", async () => {
     const source = await api.createNotebook(ada, { title: 'Forkable', visibility: 'PUBLIC' });
     const fork = await api.change(bob, 'forkNotebook(id: $id)', '$id: ID!', { id: source.notebookId });
-    const page = await history(ada, source.notebookId, 0);
-    expect(page?.history.at(-1)).toMatchObject({ type: 'notebook.forked', actor: { id: bob.id }, data: { forkId: fork.notebookId } });
-    expect((await history(bob, fork.notebookId))?.history[0]).toMatchObject({ version: 1, type: 'notebook.created', actor: { id: bob.id } });
+    const forked = async (as: TestUser | null) => (await history(as, source.notebookId, 0))?.history.at(-1);
+    // Bob's fork is private: nobody else learns it exists, nor that Bob made it.
+    for (const as of [ada, null]) expect(await forked(as)).toMatchObject({ type: 'notebook.forked', actor: null, data: { atVersion: 1 } });
+    expect((await forked(ada))?.data).not.toHaveProperty('forkId');
+    expect(await forked(bob)).toMatchObject({ actor: { id: bob.id }, data: { forkId: fork.notebookId, forkedBy: bob.id } });
+    await api.change(bob, 'updateNotebook(id: $id, input: { visibility: PUBLIC })', '$id: ID!', { id: fork.notebookId });
+    expect(await forked(ada)).toMatchObject({ actor: { id: bob.id }, data: { forkId: fork.notebookId } });
+
+    // The fork's own history names its source only while the caller may see the source.
+    await api.change(ada, 'updateNotebook(id: $id, input: { visibility: PRIVATE })', '$id: ID!', { id: source.notebookId });
+    const created = (await history(null, fork.notebookId))?.history[0];
+    expect(created).toMatchObject({ version: 1, type: 'notebook.created', data: { forkedFrom: { version: 1 } } });
+    expect(created?.data['forkedFrom']).not.toHaveProperty('notebookId');
+  });
+
+  it("shows users' emails only to themselves and to the notebook's members", async () => {
+    const { notebookId } = await api.createNotebook(ada, { title: 'Shown', visibility: 'PUBLIC' });
+    await api.share(ada, notebookId, bob.email, 'VIEWER');
+    const query = 'query($id: ID!) { notebook(id: $id) { owner { email } collaborators { user { email } } history { actor { email } } } }';
+    type Shown = { notebook: { owner: { email: string }; collaborators: { user: { email: string } }[]; history: { actor: { email: string } }[] } };
+    const stranger = await api.register('Stranger');
+    for (const [as, expected] of [[ada, [ada.email, bob.email]], [bob, [ada.email, bob.email]], [stranger, ['', '']], [null, ['', '']]] as const) {
+      const notebook = (await api.run<Shown>(as, query, { id: notebookId })).data?.notebook;
+      expect([notebook?.owner.email, notebook?.collaborators[0]?.user.email]).toEqual(expected);
+      expect(notebook?.history[0]?.actor.email).toBe(expected[0]);
+    }
   });
 
   it('counts activity per notebook, per contributor and per user, for the owner only', async () => {

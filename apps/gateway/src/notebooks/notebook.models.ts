@@ -55,6 +55,9 @@ export class Collaborator {
   /** Resolved to `user` on demand (batched). */
   userId!: string;
 
+  /** Whether the caller is a member of the notebook (then they see collaborators' emails). */
+  member?: boolean;
+
   @Field(() => Role)
   role!: Role;
 }
@@ -198,6 +201,9 @@ export class NotebookEvent {
 
   /** Resolved to `actor` on demand (batched). */
   actorId!: string | null;
+
+  /** Whether the caller is a member of the notebook (then they see actors' emails). */
+  member!: boolean;
 
   @Field(() => GraphQLJSON)
   data!: unknown;

@@ -81,8 +81,8 @@ export class NotebooksResolver {
   }
 
   @ResolveField(() => User)
-  owner(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<User> {
-    return context.loaders.user.load(notebook.ownerId);
+  async owner(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<User> {
+    return shownTo(context, await context.loaders.user.load(notebook.ownerId), notebook.myRole !== null);
   }
 
   @ResolveField(() => [Cell])
@@ -91,8 +91,9 @@ export class NotebooksResolver {
   }
 
   @ResolveField(() => [Collaborator])
-  collaborators(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<Collaborator[]> {
-    return context.loaders.collaborators.load(notebook);
+  async collaborators(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<Collaborator[]> {
+    const member = notebook.myRole !== null;
+    return (await context.loaders.collaborators.load(notebook)).map((collaborator) => ({ ...collaborator, member }));
   }
 
   @ResolveField(() => [NotebookEvent], { description: 'Events oldest first, after the given version.' })
@@ -100,11 +101,18 @@ export class NotebooksResolver {
     @Parent() notebook: Notebook,
     @Args('afterVersion', { type: () => Int, nullable: true, defaultValue: 0 }) afterVersion: number | null,
     @Args('first', { type: () => Int, nullable: true, defaultValue: DEFAULT_HISTORY_PAGE }) first: number | null,
+    @Context() context: GatewayContext,
   ): Promise<NotebookEvent[]> {
     const after = parseInput(AfterVersion, afterVersion ?? 0);
     const size = parseInput(HistoryPageSize, first ?? DEFAULT_HISTORY_PAGE);
     const rows = await this.reads.history(notebook.id, after, size);
-    return rows.map((row) => ({ notebookId: row.notebook_id, version: row.version, type: row.type, occurredAt: row.occurred_at, actorId: row.actor_id, data: row.data }));
+    const member = notebook.myRole !== null;
+    return Promise.all(
+      rows.map(async (row) => {
+        const event = { notebookId: row.notebook_id, version: row.version, type: row.type, occurredAt: row.occurred_at, actorId: row.actor_id, data: row.data, member };
+        return withoutHiddenNotebooks(event, context);
+      }),
+    );
   }
 
   @ResolveField(() => NotebookSnapshot, { description: 'The notebook as it was at a version (time travel).' })
@@ -145,21 +153,47 @@ export class NotebooksResolver {
   }
 }
 
+/**
+ * A user as the caller may see them: their email only to themselves and to members of the notebook
+ * they were reached through (a public notebook's readers see names, not addresses).
+ */
+function shownTo(context: GatewayContext, user: User, member: boolean): User {
+  return member || user.id === context.viewer?.userId ? user : { ...user, email: '' };
+}
+
+/**
+ * History mentions other notebooks (a fork of this one, the source of this fork). One the caller
+ * may not see is left out, with who made it: its existence is not theirs to learn.
+ */
+async function withoutHiddenNotebooks(event: NotebookEvent, context: GatewayContext): Promise<NotebookEvent> {
+  const data = event.data as Record<string, unknown>;
+  if (event.type === 'notebook.forked' && typeof data['forkId'] === 'string' && !(await context.loaders.notebook.load(data['forkId']))) {
+    return { ...event, actorId: null, data: { atVersion: data['atVersion'] } };
+  }
+  const source = data['forkedFrom'] as { notebookId?: unknown; version?: unknown } | null | undefined;
+  if (event.type === 'notebook.created' && typeof source?.notebookId === 'string' && !(await context.loaders.notebook.load(source.notebookId))) {
+    return { ...event, data: { ...data, forkedFrom: { version: source.version } } };
+  }
+  return event;
+}
+
 @Resolver(() => NotebookEvent)
 export class NotebookEventResolver {
-  /** Null when the actor is unknown (a system event, or a user no longer known). */
+  /** Null when the actor is unknown (a system event, or a user no longer known) or left out. */
   @ResolveField(() => User, { nullable: true })
   async actor(@Parent() event: NotebookEvent, @Context() context: GatewayContext): Promise<User | null> {
     if (event.actorId === null) return null;
-    return context.loaders.user.load(event.actorId).catch((error: unknown) => {
+    const user = await context.loaders.user.load(event.actorId).catch((error: unknown) => {
       if (error instanceof RpcException && error.code === 'NOT_FOUND') return null;
       throw error;
     });
+    return user && shownTo(context, user, event.member);
   }
 }
 
 @Resolver(() => NotebookContributor)
 export class NotebookContributorResolver {
+  /** Contributors are shown to the notebook's owner only. */
   @ResolveField(() => User)
   user(@Parent() contributor: NotebookContributor, @Context() context: GatewayContext): Promise<User> {
     return context.loaders.user.load(contributor.userId);
@@ -169,7 +203,7 @@ export class NotebookContributorResolver {
 @Resolver(() => Collaborator)
 export class CollaboratorResolver {
   @ResolveField(() => User)
-  user(@Parent() collaborator: Collaborator, @Context() context: GatewayContext): Promise<User> {
-    return context.loaders.user.load(collaborator.userId);
+  async user(@Parent() collaborator: Collaborator, @Context() context: GatewayContext): Promise<User> {
+    return shownTo(context, await context.loaders.user.load(collaborator.userId), collaborator.member === true);
   }
 }
