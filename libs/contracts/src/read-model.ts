@@ -34,9 +34,9 @@ export interface ReadModelTables {
   };
   'read.collaborators': { notebook_id: string; user_id: string; role: string };
   /** Every notebook event, data upcast to its current schema version. */
-  'read.notebook_events': { notebook_id: string; version: number; type: string; actor_id: string | null; occurred_at: Date; data: unknown };
-  /** A notebook's full state at a version, every so many versions (a JSON `NotebookMoment` of the notebook domain). */
-  'read.notebook_snapshots': { notebook_id: string; version: number; moment: unknown };
+  'read.notebook_events': { notebook_id: string; version: number; type: string; schema_version: number; actor_id: string | null; occurred_at: Date; data: unknown };
+  /** A notebook's full state at a version, every so many versions (a JSON `NotebookMoment` of the notebook domain, in `format`). */
+  'read.notebook_snapshots': { notebook_id: string; version: number; format: number; moment: unknown };
   /** Edits (commands that changed the notebook) and forks taken of it. */
   'read.notebook_activity': { notebook_id: string; edits: number; forks: number; last_activity_at: Date };
   /** Each user's edits within a notebook (its owner's included). */

@@ -128,6 +128,17 @@ describe('history and time travel through the gateway', () => {
     }
   }, 120_000);
 
+  it('answers UNAVAILABLE, not a wrong past, for a notebook whose history the read model lacks', async () => {
+    const { notebookId } = await api.createNotebook(ada, { title: 'Older than history' });
+    await api.addCell(ada, notebookId, { value: 'a = 1' });
+    const last = await api.addCell(ada, notebookId, { value: 'b = 2' });
+    // As for a notebook projected before the history table existed.
+    await infra.database<ReadModelTables>().deleteFrom('read.notebook_events').where('notebook_id', '=', notebookId).where('version', '<=', 2).execute();
+    expect(errorCode(await api.run(ada, SNAPSHOT, { id: notebookId, v: last.version }))).toBe('UNAVAILABLE');
+    expect(errorCode(await api.run(ada, HISTORY, { id: notebookId }))).toBe('UNAVAILABLE');
+    expect((await history(ada, notebookId, 2))?.history.map((e) => e.version)).toEqual([3]);
+  });
+
   it('refuses versions outside the history, and shows nothing to those who may not see the notebook', async () => {
     const { notebookId } = await api.createNotebook(ada, { title: 'Private past' });
     await api.addCell(ada, notebookId, { value: 'secret = 1' });

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CellKind, Visibility, type ReadModelTables } from '@notebooks/contracts';
-import { momentAfter, permissionOf, type NotebookMoment, type NotebookRole } from '@notebooks/notebook-domain';
+import { IncompleteHistory, permissionOf, type NotebookMoment, type NotebookRole } from '@notebooks/notebook-domain';
+import { notebookMomentAt } from '@notebooks/notebook-read-model';
 import { DATABASE } from '@notebooks/platform';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
@@ -23,6 +24,10 @@ function decodeCursor(cursor: string): [Date, string] {
   } catch {
     throw gatewayError('BAD_USER_INPUT', 'after: not a cursor this API gave out');
   }
+}
+
+function incompleteHistory() {
+  return gatewayError('UNAVAILABLE', "this notebook's history is incomplete in the read model until it is rebuilt from the log (ops replay read-notebooks)");
 }
 
 export interface NotebookPage {
@@ -94,9 +99,12 @@ export class NotebookReads {
     return groupBy(rows, (row) => row.notebook_id, (row): Collaborator => ({ userId: row.user_id, role: toRole(row.role) }));
   }
 
-  /** Events of a notebook after `afterVersion`, oldest first. */
-  async history(notebookId: string, afterVersion: number, first: number) {
-    return this.db
+  /**
+   * Events of a notebook after `afterVersion`, oldest first, as many as `first` or up to `headVersion`.
+   * UNAVAILABLE rather than a page with holes while its history is incomplete in the read model.
+   */
+  async history(notebookId: string, afterVersion: number, first: number, headVersion: number) {
+    const rows = await this.db
       .selectFrom('read.notebook_events')
       .selectAll()
       .where('notebook_id', '=', notebookId)
@@ -104,32 +112,19 @@ export class NotebookReads {
       .orderBy('version')
       .limit(first)
       .execute();
+    const expected = Math.min(first, Math.max(0, headVersion - afterVersion));
+    if (rows.length < expected || rows.some((row, index) => row.version !== afterVersion + index + 1)) throw incompleteHistory();
+    return rows;
   }
 
-  /** The notebook as of `version`: the latest stored snapshot at or before it, folded on with the events since. */
+  /** The notebook as of `version`; UNAVAILABLE while its history is incomplete in the read model. */
   async momentAt(notebookId: string, version: number): Promise<NotebookMoment> {
-    const base = await this.db
-      .selectFrom('read.notebook_snapshots')
-      .select(['version', 'moment'])
-      .where('notebook_id', '=', notebookId)
-      .where('version', '<=', version)
-      .orderBy('version', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    const from = base?.version ?? 0;
-    const since = await this.db
-      .selectFrom('read.notebook_events')
-      .select(['type', 'data', 'occurred_at'])
-      .where('notebook_id', '=', notebookId)
-      .where('version', '>', from)
-      .where('version', '<=', version)
-      .orderBy('version')
-      .execute();
-    if (since.length !== version - from) {
-      // Notebooks projected before history existed: only a rebuild of the read model from the log has their past.
-      throw gatewayError('UNAVAILABLE', "this notebook's history is incomplete in the read model until it is rebuilt from the log");
+    try {
+      return await notebookMomentAt(this.db, notebookId, version);
+    } catch (error) {
+      if (error instanceof IncompleteHistory) throw incompleteHistory();
+      throw error;
     }
-    return momentAfter(base ? (base.moment as NotebookMoment) : null, since.map((row) => ({ ...row, occurredAt: row.occurred_at.toISOString() })));
   }
 
   /** A notebook's activity, with its contributors, most edits first; null before anything is recorded. */

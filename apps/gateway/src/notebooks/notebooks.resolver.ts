@@ -105,7 +105,7 @@ export class NotebooksResolver {
   ): Promise<NotebookEvent[]> {
     const after = parseInput(AfterVersion, afterVersion ?? 0);
     const size = parseInput(HistoryPageSize, first ?? DEFAULT_HISTORY_PAGE);
-    const rows = await this.reads.history(notebook.id, after, size);
+    const rows = await this.reads.history(notebook.id, after, size, notebook.version);
     const member = notebook.myRole !== null;
     return Promise.all(
       rows.map(async (row) => {

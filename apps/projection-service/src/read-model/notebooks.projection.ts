@@ -1,7 +1,6 @@
 import {
   CellKind,
   eventDecoder,
-  NOTEBOOK_SNAPSHOT_INTERVAL,
   NOTEBOOK_VERSION_CHANNEL,
   notebookVersionPayload,
   type CellUpdated,
@@ -9,7 +8,8 @@ import {
   type NotebookEvent,
   type ReadModelTables,
 } from '@notebooks/contracts';
-import { analyzeCell, momentAfter, type CellAnalysis, type NotebookMoment } from '@notebooks/notebook-domain';
+import { analyzeCell, IncompleteHistory, NOTEBOOK_MOMENT_FORMAT, type CellAnalysis } from '@notebooks/notebook-domain';
+import { notebookMomentAt, snapshotDue } from '@notebooks/notebook-read-model';
 import { shouldApply } from '@notebooks/projector';
 import { recordActivity } from './activity.projection';
 import { sql, type Transaction } from 'kysely';
@@ -38,6 +38,7 @@ export async function projectNotebookCommit(trx: Transaction<ReadModelTables>, c
         notebook_id: id,
         version: envelope.version,
         type: event.type,
+        schema_version: event.schemaVersion,
         actor_id: envelope.actorId,
         occurred_at: new Date(envelope.occurredAt),
         data: JSON.stringify(event.data),
@@ -45,9 +46,7 @@ export async function projectNotebookCommit(trx: Transaction<ReadModelTables>, c
     )
     .execute();
   await recordActivity(trx, commit);
-  if (Math.floor(last.version / NOTEBOOK_SNAPSHOT_INTERVAL) > Math.floor((current?.version ?? 0) / NOTEBOOK_SNAPSHOT_INTERVAL)) {
-    await snapshot(trx, id, last.version);
-  }
+  if (snapshotDue(current?.version ?? 0, last.version)) await snapshot(trx, id, last.version);
   await sql`select pg_notify(${NOTEBOOK_VERSION_CHANNEL}, ${notebookVersionPayload(id, last.version)})`.execute(trx);
 }
 
@@ -168,27 +167,22 @@ async function applyEvent(trx: Transaction<ReadModelTables>, id: string, event: 
   }
 }
 
-/** Stores the notebook as of `version`: the latest snapshot folded on with the history since. */
+/**
+ * Stores the notebook as of `version`: the latest snapshot folded on with the history since. Skipped
+ * while the history is incomplete (a notebook projected before history existed): a snapshot built
+ * from part of it would be wrong, and a replay rebuilds both.
+ */
 async function snapshot(trx: Transaction<ReadModelTables>, id: string, version: number): Promise<void> {
-  const base = await trx
-    .selectFrom('read.notebook_snapshots')
-    .select(['version', 'moment'])
-    .where('notebook_id', '=', id)
-    .orderBy('version', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  const since = await trx
-    .selectFrom('read.notebook_events')
-    .select(['type', 'data', 'occurred_at'])
-    .where('notebook_id', '=', id)
-    .where('version', '>', base?.version ?? 0)
-    .where('version', '<=', version)
-    .orderBy('version')
-    .execute();
-  const moment = momentAfter(base ? (base.moment as NotebookMoment) : null, since.map((row) => ({ ...row, occurredAt: row.occurred_at.toISOString() })));
+  let moment;
+  try {
+    moment = await notebookMomentAt(trx, id, version);
+  } catch (error) {
+    if (error instanceof IncompleteHistory) return;
+    throw error;
+  }
   await trx
     .insertInto('read.notebook_snapshots')
-    .values({ notebook_id: id, version, moment: JSON.stringify(moment) })
+    .values({ notebook_id: id, version, format: NOTEBOOK_MOMENT_FORMAT, moment: JSON.stringify(moment) })
     .onConflict((c) => c.columns(['notebook_id', 'version']).doNothing())
     .execute();
 }

@@ -5,13 +5,25 @@ const registry = defaultEventRegistry();
 const decode = eventDecoder('notebooks', registry);
 
 /**
- * A notebook event as history keeps it (type and data at the type's current schema version), checked
- * again on the way out: a row that no longer matches its schema fails loudly instead of folding wrong.
+ * A notebook event as history keeps it (type, data and the schema version the data is in), validated
+ * and upcast to the current version on the way out: a row that no longer matches its schema fails
+ * loudly instead of folding wrong.
  */
-export function historyEvent(type: string, data: unknown): NotebookEvent {
-  const schemaVersion = registry.currentVersion(type as NotebookEvent['type']);
+export function historyEvent(type: string, schemaVersion: number, data: unknown): NotebookEvent {
   const envelope = { id: '-', streamId: '-', version: 1, type, schemaVersion, occurredAt: '', actorId: null, correlationId: null, causationId: null, data };
   return decode(envelope);
+}
+
+/** The current layout of a stored {@link NotebookMoment}; stored moments in another are not used. */
+export const NOTEBOOK_MOMENT_FORMAT = 1;
+
+/** The history read model lacks events a fold needs (projected before history existed, say). */
+export class IncompleteHistory extends Error {
+  override readonly name = 'IncompleteHistory';
+
+  constructor(from: number, to: number) {
+    super(`the history lacks events between versions ${from} and ${to}`);
+  }
 }
 
 /** When a cell was created and last changed (edited or moved), as ISO timestamps. */
@@ -44,14 +56,21 @@ export function advanceMoment(moment: NotebookMoment, event: NotebookEvent, occu
 
 /** An event as the history read model keeps it. */
 export interface HistoryRow {
+  readonly version: number;
   readonly type: string;
+  readonly schemaVersion: number;
   readonly data: unknown;
   readonly occurredAt: string;
 }
 
-/** A stored moment (or the beginning) folded on with the history rows that follow it, in order. */
-export function momentAfter(base: NotebookMoment | null, rows: readonly HistoryRow[]): NotebookMoment {
-  return rows.reduce((moment, row) => advanceMoment(moment, historyEvent(row.type, row.data), row.occurredAt), base ?? initialMoment());
+/**
+ * The notebook at `version`: a stored moment at or before it (or the beginning) folded on with the
+ * history rows after it, which must be every version up to `version`, in order (IncompleteHistory).
+ */
+export function momentAt(base: { version: number; moment: NotebookMoment } | null, rows: readonly HistoryRow[], version: number): NotebookMoment {
+  const from = base?.version ?? 0;
+  if (rows.length !== version - from || rows.some((row, index) => row.version !== from + index + 1)) throw new IncompleteHistory(from, version);
+  return rows.reduce((moment, row) => advanceMoment(moment, historyEvent(row.type, row.schemaVersion, row.data), row.occurredAt), base?.moment ?? initialMoment());
 }
 
 function cellTimesAfter(times: Readonly<Record<string, CellTimes>>, event: NotebookEvent, at: string, state: NotebookState): Record<string, CellTimes> {
