@@ -1,9 +1,15 @@
-import { aggregateIdOf, AGGREGATE_ID_PATTERN, CommitMessage, type EventCategory, type EventEnvelope, type StreamRef } from '@notebooks/contracts';
+import { aggregateIdOf, AGGREGATE_ID_PATTERN, CommitMessage, defaultEventRegistry, type EventCategory, type EventEnvelope, type StreamRef } from '@notebooks/contracts';
 import { randomUUID } from 'node:crypto';
 import type { CategoryCommit, NewCommit, StreamPosition } from './event-store';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/**
+ * The version each platform event type is written with now. A writer that names none gets these,
+ * so new data is never labelled with an older schema (which would make it unreadable for good).
+ */
+const CURRENT_SCHEMA_VERSIONS = defaultEventRegistry().writeVersions();
 
 /** Builds the commit message for `commit` on top of `after`: versions follow on, ids are new. */
 export function buildCommit(ref: StreamRef, commit: NewCommit, after: StreamPosition): CommitMessage {
@@ -13,7 +19,7 @@ export function buildCommit(ref: StreamRef, commit: NewCommit, after: StreamPosi
     streamId: ref.id,
     version: after.version + index + 1,
     type: event.type,
-    schemaVersion: commit.schemaVersions?.[event.type] ?? 1,
+    schemaVersion: commit.schemaVersions?.[event.type] ?? CURRENT_SCHEMA_VERSIONS[event.type] ?? 1,
     occurredAt,
     actorId: commit.actorId,
     correlationId: commit.correlationId ?? null,

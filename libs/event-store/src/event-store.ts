@@ -16,7 +16,7 @@ export type Expected = StreamPosition | 'any';
 /** A command's events and their metadata, written as one commit. */
 export interface NewCommit {
   events: readonly DomainEvent[];
-  /** Schema version of each event type written now (defaults to 1). */
+  /** Schema version of each event type written now (defaults to the platform's current one, else 1). */
   schemaVersions?: Readonly<Record<string, number>>;
   actorId: string | null;
   correlationId?: string | null;

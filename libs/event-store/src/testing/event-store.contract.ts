@@ -19,7 +19,7 @@ export interface ContractSubject {
   dispose(): Promise<void>;
 }
 
-const event = (n: number): DomainEvent => ({ type: 'cell.updated', data: { cellId: 'c', value: `v${n}` } });
+const event = (n: number): DomainEvent => ({ type: 'cell.updated', data: { cellId: 'c', changes: { value: `v${n}` } } });
 const commitOf = (...events: DomainEvent[]): NewCommit => ({ events, actorId: 'user-1', correlationId: 'corr-1' });
 const newRef = (): StreamRef => ({ category: 'notebooks', id: randomUUID() });
 
@@ -73,11 +73,12 @@ export function eventStoreContract(name: string, create: () => Promise<ContractS
           streamId: ref.id,
           version: 2,
           type: 'cell.updated',
-          schemaVersion: 1,
+          // Not named by the writer: the version the platform writes this type with now.
+          schemaVersion: 2,
           occurredAt: '2026-01-02T03:04:05.000Z',
           actorId: 'user-1',
           correlationId: 'corr-1',
-          data: { cellId: 'c', value: 'v2' },
+          data: { cellId: 'c', changes: { value: 'v2' } },
         });
         expect(await store.position(ref)).toEqual({ sequence: result.sequence, version: 2 });
       });
