@@ -1,3 +1,4 @@
+import { isReplayStagingSchema } from '@notebooks/projector';
 import type { Connections } from './connections';
 import type { OpsContext } from './context';
 import { consumerInfo, streamInfo, streamOf } from './jetstream';
@@ -28,7 +29,7 @@ export interface ProjectionsReport {
   natsError?: string;
 }
 
-/** Schemas holding projector tables: a `checkpoints` table with a `projection` column. */
+/** Schemas holding projector tables (a `checkpoints` table with a `projection` column), replays' staging schemas left out. */
 export async function projectorSchemas(connections: Connections): Promise<{ schema: string; hasDeadLetters: boolean }[]> {
   const rows = await connections.query<{ schema: string; tables: string[] }>(
     `select table_schema as schema, array_agg(distinct table_name::text) as tables
@@ -38,7 +39,7 @@ export async function projectorSchemas(connections: Connections): Promise<{ sche
      having bool_or(table_name = 'checkpoints')
       order by table_schema`,
   );
-  return rows.map((row) => ({ schema: row.schema, hasDeadLetters: row.tables.includes('dead_letters') }));
+  return rows.filter((row) => !isReplayStagingSchema(row.schema)).map((row) => ({ schema: row.schema, hasDeadLetters: row.tables.includes('dead_letters') }));
 }
 
 export async function readProjections(connections: Connections): Promise<ProjectionsReport> {

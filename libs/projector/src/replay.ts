@@ -86,8 +86,15 @@ const LOCK_NOT_AVAILABLE = '55P03';
 const DEADLOCK_DETECTED = '40P01';
 
 /** The schema a replay of `projection` builds its tables in: `<schema>_replay_<name>`, as a valid identifier. */
+/** Whether a schema is a replay's staging schema (not a live one: tools leave it alone). */
+export function isReplayStagingSchema(schema: string): boolean {
+  return schema.includes(REPLAY_SCHEMA_MARK);
+}
+
+const REPLAY_SCHEMA_MARK = '_replay_';
+
 export function replayStagingSchema(projection: Pick<ProjectionDefinition<unknown>, 'name' | 'schema'>): string {
-  const name = `${projection.schema}_replay_${projection.name}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const name = `${projection.schema}${REPLAY_SCHEMA_MARK}${projection.name}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   if (name.length <= 63) return name;
   return `${name.slice(0, 54)}_${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
 }

@@ -29,8 +29,10 @@ export class NotebookVersions implements OnModuleInit, OnApplicationShutdown {
     @Inject(CONFIG) private readonly config: GatewayConfig,
   ) {}
 
-  async onModuleInit(): Promise<void> {
-    await this.listen();
+  onModuleInit(): void {
+    // Not awaited: the gateway serves without the listener (waiters re-check on their own) and a
+    // database that does not answer must not hold start-up.
+    void this.listen();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -92,7 +94,7 @@ export class NotebookVersions implements OnModuleInit, OnApplicationShutdown {
 
   /** One connection per gateway replica; when it drops, waiters fall back to re-checking until it is back. */
   private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.config.DATABASE_URL, application_name: 'gateway-listener' });
+    const client = new Client({ connectionString: this.config.DATABASE_URL, application_name: 'gateway-listener', connectionTimeoutMillis: 5_000 });
     this.listener = client;
     client.on('notification', (message) => this.notified(message.payload));
     client.on('error', (error) => {
