@@ -81,6 +81,41 @@ export class ReplayAborted extends Error {
 }
 
 const DEFAULTS = { batchSize: 500, swapWithin: 500, lockTimeoutMs: 2_000 };
+/** The swap holds the live tables locked at most this long; past it, it rolls back and is tried again. */
+const SWAP_DEADLINE_MS = 10_000;
+/** Postgres: statement_timeout fired. */
+const QUERY_CANCELED = '57014';
+
+class SwapDeadlineExceeded extends Error {
+  constructor() {
+    super(`the swap took longer than ${SWAP_DEADLINE_MS} ms`);
+  }
+}
+
+/** `promise`, or SwapDeadlineExceeded once `deadline` passes (the log may not answer). */
+async function beforeDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new SwapDeadlineExceeded()), Math.max(0, deadline - Date.now()))));
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The items of `source` while `deadline` has not passed; the source is closed either way. */
+async function* untilDeadline<T>(source: AsyncIterable<T>, deadline: number): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await beforeDeadline(iterator.next(), deadline);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    void iterator.return?.();
+  }
+}
 const PROJECTOR_TABLES = ['checkpoints', 'dead_letters'];
 const LOCK_NOT_AVAILABLE = '55P03';
 const DEADLOCK_DETECTED = '40P01';
@@ -355,17 +390,23 @@ class Replay<DB> {
     try {
       const outcome = await this.db.transaction().execute(async (trx) => {
         await sql`select set_config('lock_timeout', ${`${this.settings.lockTimeoutMs}ms`}, true)`.execute(trx);
+        // Every statement under the locks is bounded too: readers of the live tables wait on them.
+        await sql`select set_config('statement_timeout', ${`${SWAP_DEADLINE_MS}ms`}, true)`.execute(trx);
+        const deadline = Date.now() + SWAP_DEADLINE_MS;
         await sql`lock table ${sql.id(schema, 'dead_letters')} in access exclusive mode`.execute(trx);
         await sql`lock table ${sql.join(tables.map((table) => sql.id(schema, table)))} in access exclusive mode`.execute(trx);
         const changed = await this.structureDifference(trx);
         if (changed !== undefined) return { type: 'changed' as const, reason: `the live tables changed during the replay (${changed})` };
 
-        const head = await this.options.store.head(category);
+        const head = await beforeDeadline(this.options.store.head(category), deadline);
         this.head = head;
+        // The log may have grown while the locks were awaited: too long a tail goes back to catching up.
+        if (head - from > this.settings.swapWithin * 2) return { type: 'busy' as const, reason: `${head - from} commits arrived meanwhile` };
         const staged = trx.withPlugin(this.rewrite);
         let batch: CategoryCommit[] = [];
         let sequence = from;
-        for await (const commit of this.options.store.readCategory(category, from, { toSequence: head, batchSize: this.settings.batchSize })) {
+        const tail = this.options.store.readCategory(category, from, { toSequence: head, batchSize: this.settings.batchSize });
+        for await (const commit of untilDeadline(tail, deadline)) {
           batch.push(commit);
           if (batch.length < this.settings.batchSize) continue;
           await this.applyBatch(staged, batch, parked, true);
@@ -398,7 +439,9 @@ class Replay<DB> {
       return outcome;
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code === LOCK_NOT_AVAILABLE || code === DEADLOCK_DETECTED) return { type: 'busy', reason: (error as Error).message };
+      if (code === LOCK_NOT_AVAILABLE || code === DEADLOCK_DETECTED || code === QUERY_CANCELED || error instanceof SwapDeadlineExceeded) {
+        return { type: 'busy', reason: (error as Error).message };
+      }
       throw error;
     }
   }
