@@ -10,3 +10,4 @@ export * from './nats/rpc-exception';
 export * from './nats/tokens';
 export * from './platform.module';
 export * from './event-store/event-store.module';
+export * from './rate-limit';

@@ -1,6 +1,6 @@
-import { RpcException } from '@notebooks/platform';
+import { consumeOrRateLimited } from '@notebooks/platform';
 import type { Pool } from 'pg';
-import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterPostgres } from 'rate-limiter-flexible';
 import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 
@@ -34,9 +34,9 @@ export class LoginThrottle {
   }
 
   async admitLogin(account: string, address: string): Promise<void> {
-    await consume(this.loginsPerAddress, addressKey(address));
+    await consumeOrRateLimited(this.loginsPerAddress, addressKey(address));
     // Hashed: keys have a fixed size whatever the email's length.
-    await consume(this.perAccount, createHash('sha256').update(account).digest('hex'));
+    await consumeOrRateLimited(this.perAccount, createHash('sha256').update(account).digest('hex'));
   }
 
   async succeeded(account: string): Promise<void> {
@@ -44,17 +44,7 @@ export class LoginThrottle {
   }
 
   async admitRegistration(address: string): Promise<void> {
-    await consume(this.registrationsPerAddress, addressKey(address));
-  }
-}
-
-async function consume(limiter: RateLimiterPostgres, key: string): Promise<void> {
-  try {
-    await limiter.consume(key);
-  } catch (rejection) {
-    if (!(rejection instanceof RateLimiterRes)) throw rejection;
-    const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-    throw new RpcException('RATE_LIMITED', `too many attempts; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+    await consumeOrRateLimited(this.registrationsPerAddress, addressKey(address));
   }
 }
 

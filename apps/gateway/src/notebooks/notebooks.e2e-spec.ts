@@ -11,6 +11,8 @@ const UPDATE_CELL_ARGS = '$id: ID!, $cell: ID!, $input: UpdateCellInput!, $expec
 interface Page {
   notebooks: { edges: { cursor: string; node: { id: string; title: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number };
 }
+/** notebook-service's limit for this file: above what the other specs here use per user. */
+const SHARE_LOOKUPS_PER_HOUR = 8;
 const LIST = `query($scope: NotebookScope, $first: Int, $after: String) {
   notebooks(scope: $scope, first: $first, after: $after) { totalCount edges { cursor node { id title } } pageInfo { hasNextPage endCursor } }
 }`;
@@ -43,6 +45,7 @@ describe('notebooks through the gateway', () => {
     infra = await createTestInfra();
     services = await startServices(['auth-service', 'notebook-service', 'projection-service', 'gateway'], infra.serviceEnv(), {
       'auth-service': { REGISTER_MAX_PER_ADDRESS: '1000' },
+      'notebook-service': { SHARE_LOOKUPS_PER_HOUR: String(SHARE_LOOKUPS_PER_HOUR) },
       gateway: { READ_YOUR_WRITES_TIMEOUT_MS: '1500' },
     });
     api = new NotebooksClient(services.url('gateway'));
@@ -130,6 +133,19 @@ describe('notebooks through the gateway', () => {
     expect(errorCode(await share(bob, 'nobody@example.com'))).toBe('NOT_FOUND');
     expect(errorCode(await share(bob, bob.email))).toBe('NOT_FOUND');
     expect(await api.notebook(ada, notebookId)).toMatchObject({ version: 1, collaborators: [] });
+  });
+
+  it('limits how often one user may ask whether emails have accounts', async () => {
+    const mallory = await api.register('Mallory');
+    const { notebookId } = await api.createNotebook(mallory, { title: 'Probe' });
+    const probe = (email: string) => api.run(mallory, 'mutation($id: ID!, $email: String!) { shareNotebook(id: $id, email: $email, role: VIEWER) { version } }', { id: notebookId, email });
+    for (let i = 0; i < SHARE_LOOKUPS_PER_HOUR; i++) expect(errorCode(await probe(`guess${i}@example.com`))).toBe('NOT_FOUND');
+    const limited = await probe(bob.email);
+    expect(errorCode(limited)).toBe('RATE_LIMITED');
+    expect(limited.errors?.[0]?.extensions?.['retryAfterSeconds']).toBeGreaterThan(0);
+    // Others are not limited by Mallory's guesses.
+    const shared = await api.createNotebook(bob, { title: 'Unaffected' });
+    expect((await api.share(bob, shared.notebookId, ada.email, 'VIEWER')).notebook.collaborators).toHaveLength(1);
   });
 
   it('answers CONFLICT with the current version for a stale expectedVersion, and writes nothing', async () => {

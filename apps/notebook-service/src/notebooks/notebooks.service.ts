@@ -14,6 +14,7 @@ import {
 import { currentCorrelationId, NatsRpc, RpcException } from '@notebooks/platform';
 
 import { randomUUID } from 'node:crypto';
+import { ShareLookupThrottle } from './share-lookup-throttle';
 
 const decode = eventDecoder('notebooks');
 /** Events are written at their current schema version; older ones are upcast when read. */
@@ -49,6 +50,7 @@ export class NotebooksService {
   constructor(
     @Inject(EventStore) private readonly store: EventStore,
     private readonly rpc: NatsRpc,
+    private readonly lookups: ShareLookupThrottle,
   ) {}
 
   async execute(request: NotebookCommandRequest): Promise<NotebookCommandReply> {
@@ -153,9 +155,13 @@ export class NotebooksService {
     return aggregate;
   }
 
-  /** Only someone who may share the notebook learns whether an email has an account here. */
+  /**
+   * Only someone who may share the notebook learns whether an email has an account here, and only so
+   * often (anyone can create a notebook to share).
+   */
   private async userWithEmail(notebookId: string, email: string, actorId: string): Promise<string> {
     await this.readable(notebookId, actorId, 'share');
+    await this.lookups.admit(actorId);
     try {
       return UserProfile.parse(await this.rpc.request(AuthSubjects.user, { email })).id;
     } catch (error) {
