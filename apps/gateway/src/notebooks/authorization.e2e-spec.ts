@@ -23,6 +23,8 @@ interface Action {
 /** Each action as a GraphQL operation on a fresh notebook, and which rule of the matrix governs it. */
 const ACTIONS: Action[] = [
   { name: 'notebook (query)', rule: 'read', query: true, operation: (f) => ['query($id: ID!) { result: notebook(id: $id) { id cells { id } collaborators { role } owner { id } } }', { id: f.notebookId }] },
+  { name: 'history (query)', rule: 'read', query: true, operation: (f) => ['query($id: ID!) { result: notebook(id: $id) { history { version type actor { id } } } }', { id: f.notebookId }] },
+  { name: 'snapshot (query)', rule: 'read', query: true, operation: (f) => ['query($id: ID!) { result: notebook(id: $id) { snapshot(version: 2) { title cells { value } } } }', { id: f.notebookId }] },
   { name: 'forkNotebook', rule: 'read', operation: (f) => ['mutation($id: ID!) { result: forkNotebook(id: $id) { version } }', { id: f.notebookId }] },
   { name: 'updateNotebook (title)', rule: 'edit-content', operation: (f) => ['mutation($id: ID!) { result: updateNotebook(id: $id, input: { title: "Renamed" }) { version } }', { id: f.notebookId }] },
   { name: 'addCell', rule: 'edit-content', operation: (f) => ['mutation($id: ID!) { result: addCell(notebookId: $id, input: { value: "z = 3" }) { version } }', { id: f.notebookId }] },
@@ -61,6 +63,8 @@ describe('the role matrix, through the gateway', () => {
     infra = await createTestInfra();
     services = await startServices(['auth-service', 'notebook-service', 'projection-service', 'gateway'], infra.serviceEnv(), {
       'auth-service': { REGISTER_MAX_PER_ADDRESS: '1000' },
+      // Every case's fixture shares twice, all as the same owner.
+      'notebook-service': { SHARE_LOOKUPS_PER_HOUR: '1000' },
     });
     api = new NotebooksClient(services.url('gateway'));
     for (const name of ['OWNER', 'EDITOR', 'VIEWER', 'STRANGER', 'OTHER']) users[name] = await api.register(name.toLowerCase());

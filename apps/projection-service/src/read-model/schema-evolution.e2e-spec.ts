@@ -62,8 +62,10 @@ describe('a notebook stream holding cell.updated v1 and v2', () => {
       { version: 4, data: { cellId, changes: { kind: 'JS', isClosed: true } } },
     ]);
 
-    // Rebuilt from the log (v1 and v2 side by side), the read model comes out the same.
+    // Rebuilt from the log (v1 and v2 side by side), the read model comes out the same — even the
+    // row spoiled here on purpose, which only a rebuild puts right.
     const before = await readModelOf(notebookId);
+    await db.updateTable('read.cells').set({ value: 'spoiled', name: null }).where('notebook_id', '=', notebookId).execute();
     const replay = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/projection-service/src/replay.ts', 'read-notebooks'], {
       cwd: WORKSPACE_ROOT,
       env: { ...process.env, ...infra.serviceEnv() },
