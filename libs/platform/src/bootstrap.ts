@@ -8,6 +8,8 @@ import type { z } from 'zod';
 import { CONFIG_ERROR_EXIT_CODE, ConfigError, loadConfig, type PlatformConfig } from './config/config';
 import { acceptCorrelationId, CORRELATION_HEADER } from './logging/correlation';
 import { Metrics } from './metrics/metrics';
+import { traceHttpRequests } from './tracing/http-tracing';
+import { startTracing, tracingStarted, type Tracing } from './tracing/tracing';
 
 /** What a service's `main.ts` hands to {@link runService}. */
 export interface ServiceDefinition<C extends PlatformConfig> {
@@ -43,27 +45,30 @@ export async function createService<C extends PlatformConfig>(
   );
   app.useLogger(app.get(Logger));
   const metrics = app.get(Metrics);
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onResponse', async (request, reply) => {
-      metrics.httpRequestDuration.observe(
-        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
-    });
+  const fastify = app.getHttpAdapter().getInstance();
+  if (tracingStarted()) traceHttpRequests(fastify);
+  fastify.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
   await app.init();
   return { app, config };
 }
 
 /**
- * A service's whole `main`: fails fast (exit 78) with a message naming each bad variable, listens
- * on HOST:PORT, and on SIGTERM/SIGINT stops taking work, finishes what is in flight, drains NATS and
- * exits — or exits anyway after SHUTDOWN_TIMEOUT_MS.
+ * A service's whole `main`: fails fast (exit 78) with a message naming each bad variable, starts
+ * tracing when an OTLP endpoint is configured, listens on HOST:PORT, and on SIGTERM/SIGINT stops
+ * taking work, finishes what is in flight, drains NATS, flushes spans and exits — or exits anyway
+ * after SHUTDOWN_TIMEOUT_MS.
  */
 export async function runService<C extends PlatformConfig>(definition: ServiceDefinition<C>): Promise<void> {
   let started: StartedService<C>;
+  let tracing: Tracing | undefined;
   try {
+    loadConfig(definition.name, definition.env, process.env); // a bad environment stops the process before anything starts
+    tracing = await startTracing(definition.name);
     started = await createService(definition);
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -87,13 +92,16 @@ export async function runService<C extends PlatformConfig>(definition: ServiceDe
       logger.error(`shutdown took longer than ${config.SHUTDOWN_TIMEOUT_MS} ms, exiting`, 'Bootstrap');
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS).unref();
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error(`shutdown failed: ${String(error)}`, 'Bootstrap');
-        process.exit(1);
-      },
-    );
+    app
+      .close()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error(`shutdown failed: ${String(error)}`, 'Bootstrap');
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

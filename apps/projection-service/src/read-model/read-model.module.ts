@@ -3,7 +3,7 @@ import type { ReadModelTables } from '@notebooks/contracts';
 import { EventStore } from '@notebooks/event-store';
 import { DATABASE, Metrics, ReadinessChecks } from '@notebooks/platform';
 import { runProjection, type RunningProjection } from '@notebooks/projector';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { Gauge } from 'prom-client';
 import { READ_MODEL_PROJECTIONS } from './projections';
 
@@ -48,9 +48,31 @@ export class ReadModelProjections implements OnApplicationBootstrap, OnModuleDes
         for (const [name, projection] of running) this.set({ projection: name }, await projection.deadLetters().catch(() => 0));
       },
     });
+    const checkpointGap = (definition: (typeof READ_MODEL_PROJECTIONS)[number]) => this.checkpointGap(definition);
+    new Gauge({
+      name: 'projection_checkpoint_gap',
+      help: 'Stream head sequence minus the checkpoint sequence of each projection',
+      labelNames: ['projection'] as const,
+      registers: [this.metrics.registry],
+      async collect() {
+        for (const definition of READ_MODEL_PROJECTIONS) {
+          const gap = await checkpointGap(definition).catch(() => undefined);
+          if (gap !== undefined) this.set({ projection: definition.name }, gap);
+        }
+      },
+    });
     for (const [name, projection] of this.running) {
       this.readiness.register(name, async () => ({ ...(await projection.lag()), deadLetters: await projection.deadLetters() }));
     }
+  }
+
+  /** How far a projection's checkpoint is behind its stream's head (0 before the stream has anything). */
+  private async checkpointGap({ name, category, schema }: (typeof READ_MODEL_PROJECTIONS)[number]): Promise<number> {
+    const [head, { rows }] = await Promise.all([
+      this.store.head(category),
+      sql<{ sequence: string }>`select sequence from ${sql.id(schema, 'checkpoints')} where projection = ${name} and stream = ${category}`.execute(this.db),
+    ]);
+    return Math.max(0, head - Number(rows[0]?.sequence ?? 0));
   }
 
   async onModuleDestroy(): Promise<void> {

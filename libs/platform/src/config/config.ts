@@ -33,6 +33,8 @@ const postgresUrl = z
 
 const port = z.coerce.number().int().min(1).max(65535);
 
+const otlpEndpoint = z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' });
+
 /** Name fragments that go into stream, subject and consumer names must stay NATS-safe. */
 const namespace = z
   .string()
@@ -56,6 +58,13 @@ export function platformEnv(defaultPort: number) {
     DATABASE_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/notebooks'),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+    /**
+     * OpenTelemetry collector (OTLP, e.g. `http://otel-collector:4318`): set, the service exports
+     * traces there; unset, no SDK is loaded. The SDK reads the other standard `OTEL_*` variables itself.
+     */
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint.optional(),
+    /** Overrides the endpoint for traces alone (the full URL, `…/v1/traces`); set, it turns tracing on too. */
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpEndpoint.optional(),
     /**
      * Which proxies may set X-Forwarded-For (client addresses feed rate limits): `false` (none),
      * `true` (any: only behind a proxy that overwrites the header), a hop count, or addresses/CIDRs.

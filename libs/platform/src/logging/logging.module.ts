@@ -1,6 +1,7 @@
 import { DynamicModule, Injectable, MiddlewareConsumer, Module, NestMiddleware, NestModule } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { CORRELATION_HEADER, currentCorrelationId, withCorrelationId } from './correlation';
 
 type Request = IncomingMessage & { id?: string | number; originalUrl?: string };
@@ -21,7 +22,23 @@ export interface LoggingOptions {
   level: string;
 }
 
-/** JSON logs (pino) where every line names the service and, inside a request or message, its correlation id. */
+/** The correlation id, and the trace and span ids while a span is active (tracing on), of the current request or message. */
+function logContext(): Record<string, string> {
+  const fields: Record<string, string> = {};
+  const correlationId = currentCorrelationId();
+  if (correlationId) fields['correlationId'] = correlationId;
+  const span = trace.getActiveSpan()?.spanContext();
+  if (span && isSpanContextValid(span)) {
+    fields['traceId'] = span.traceId;
+    fields['spanId'] = span.spanId;
+  }
+  return fields;
+}
+
+/**
+ * JSON logs (pino) where every line names the service and, inside a request or message, its
+ * correlation id — and its trace id when tracing is on.
+ */
 @Module({})
 export class LoggingModule implements NestModule {
   static forRoot(options: LoggingOptions): DynamicModule {
@@ -33,10 +50,7 @@ export class LoggingModule implements NestModule {
             level: options.level,
             base: { service: options.service },
             messageKey: 'msg',
-            mixin: () => {
-              const correlationId = currentCorrelationId();
-              return correlationId ? { correlationId } : {};
-            },
+            mixin: logContext,
             genReqId: (req) => (req as Request).id ?? currentCorrelationId() ?? crypto.randomUUID(),
             redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["set-cookie"]'],
             autoLogging: {

@@ -12,10 +12,12 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import { qualifySubject, RpcReply, validationError, type RpcError } from '@notebooks/contracts';
+import { trace, type Span } from '@opentelemetry/api';
 import type { z } from 'zod';
 import { CORRELATION_HEADER, currentCorrelationId, withCorrelationId } from '../logging/correlation';
 import { Metrics } from '../metrics/metrics';
 import { RpcException } from './rpc-exception';
+import { answerSpanOptions, extractTraceContext, injectTraceContext, recordRpcOutcome, requestSpanOptions } from './rpc-tracing';
 import { NATS_CONNECTION, NATS_OPTIONS, type NatsOptions } from './tokens';
 
 export interface ServeOptions {
@@ -29,11 +31,14 @@ export interface RequestOptions {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** A no-op until the SDK is started (see startTracing). */
+const tracer = trace.getTracer('@notebooks/platform');
 
 /**
  * Request/reply over NATS with JSON bodies validated by zod, `{ ok, data | error }` answers,
- * correlation ids in headers, queue groups, and a clean drain: on shutdown no new requests are
- * taken and the ones in flight finish before the connection closes.
+ * correlation ids and W3C trace context in headers (a CLIENT span per request, a SERVER span per
+ * answer), queue groups, and a clean drain: on shutdown no new requests are taken and the ones in
+ * flight finish before the connection closes.
  */
 @Injectable()
 export class NatsRpc implements OnModuleDestroy {
@@ -54,14 +59,15 @@ export class NatsRpc implements OnModuleDestroy {
     handler: (request: z.infer<S>) => Promise<unknown>,
     options: ServeOptions = {},
   ): Subscription {
+    const queue = options.queue ?? this.options.name;
     const subscription = this.connection.subscribe(qualifySubject(this.options.namespace, subject), {
-      queue: options.queue ?? this.options.name,
+      queue,
       callback: (error, msg) => {
         if (error) {
           this.logger.error(`subscription ${subject} failed: ${error.message}`);
           return;
         }
-        const done = this.answer(subject, schema, handler, msg)
+        const done = this.answer(subject, queue, schema, handler, msg)
           .catch((failure: unknown) => this.logger.error({ err: failure, subject }, `could not answer ${subject}`))
           .finally(() => this.inFlight.delete(done));
         this.inFlight.add(done);
@@ -73,19 +79,36 @@ export class NatsRpc implements OnModuleDestroy {
 
   /** Sends a request and returns the answer's data; an error answer is thrown as an {@link RpcException}. */
   async request<T = unknown>(subject: string, payload: unknown, options: RequestOptions = {}): Promise<T> {
+    const wireSubject = qualifySubject(this.options.namespace, subject);
+    return tracer.startActiveSpan(`request ${subject}`, requestSpanOptions(subject, wireSubject), async (span) => {
+      try {
+        const data = await this.send<T>(span, subject, wireSubject, payload, options);
+        recordRpcOutcome(span, 'ok');
+        return data;
+      } catch (error) {
+        recordRpcOutcome(span, error instanceof RpcException ? error.code : 'INTERNAL_SERVER_ERROR', error);
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async send<T>(span: Span, subject: string, wireSubject: string, payload: unknown, options: RequestOptions): Promise<T> {
     const headers = natsHeaders();
     const correlationId = currentCorrelationId();
     if (correlationId) headers.set(CORRELATION_HEADER, correlationId);
+    injectTraceContext(headers);
     const stop = this.metrics.rpcRequestDuration.startTimer({ subject });
     let msg: Msg;
     try {
-      msg = await this.connection.request(
-        qualifySubject(this.options.namespace, subject),
-        encoder.encode(JSON.stringify(payload)),
-        { timeout: options.timeoutMs ?? 5_000, headers },
-      );
+      msg = await this.connection.request(wireSubject, encoder.encode(JSON.stringify(payload)), {
+        timeout: options.timeoutMs ?? 5_000,
+        headers,
+      });
     } catch (error) {
       stop({ outcome: 'unavailable' });
+      span.recordException(error as Error);
       this.logger.warn(`${subject} did not answer: ${(error as Error).message}`);
       throw new RpcException('UNAVAILABLE', 'a service this needs is unavailable; retry shortly');
     }
@@ -106,26 +129,37 @@ export class NatsRpc implements OnModuleDestroy {
 
   private answer<S extends z.ZodType>(
     subject: string,
+    queue: string,
     schema: S,
     handler: (request: z.infer<S>) => Promise<unknown>,
     msg: Msg,
   ): Promise<void> {
-    return withCorrelationId(msg.headers?.get(CORRELATION_HEADER), async () => {
-      const stop = this.metrics.rpcHandlerDuration.startTimer({ subject });
-      let reply: RpcReply;
-      try {
-        const parsed = schema.safeParse(parseJson(msg.data));
-        if (!parsed.success) {
-          const { code, message } = validationError(parsed.error);
-          throw new RpcException(code, message);
+    return withCorrelationId(msg.headers?.get(CORRELATION_HEADER), () =>
+      tracer.startActiveSpan(`process ${subject}`, answerSpanOptions(subject, msg.subject, queue), extractTraceContext(msg.headers), async (span) => {
+        const stop = this.metrics.rpcHandlerDuration.startTimer({ subject });
+        let reply: RpcReply;
+        let failure: unknown;
+        try {
+          const parsed = schema.safeParse(parseJson(msg.data));
+          if (!parsed.success) {
+            const { code, message } = validationError(parsed.error);
+            throw new RpcException(code, message);
+          }
+          reply = { ok: true, data: (await handler(parsed.data)) ?? null };
+        } catch (error) {
+          failure = error;
+          reply = { ok: false, error: this.toRpcError(subject, error) };
         }
-        reply = { ok: true, data: (await handler(parsed.data)) ?? null };
-      } catch (error) {
-        reply = { ok: false, error: this.toRpcError(subject, error) };
-      }
-      stop({ outcome: reply.ok ? 'ok' : reply.error.code });
-      if (msg.reply) msg.respond(this.encodeReply(subject, reply));
-    });
+        const outcome = reply.ok ? 'ok' : reply.error.code;
+        stop({ outcome });
+        recordRpcOutcome(span, outcome, failure);
+        try {
+          if (msg.reply) msg.respond(this.encodeReply(subject, reply));
+        } finally {
+          span.end();
+        }
+      }),
+    );
   }
 
   /** An answer that cannot be encoded or is larger than NATS carries becomes an error answer, not silence. */
