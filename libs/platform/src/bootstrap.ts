@@ -58,6 +58,21 @@ export async function createService<C extends PlatformConfig>(
 }
 
 /**
+ * Builds the service's providers, which is where its migrations run (under the migrator's lock)
+ * and its streams are provisioned, then closes it again: what a migration Job does before a rollout.
+ * Nothing starts serving or consuming: the application is never initialised, so no lifecycle hook
+ * (projections, handlers) runs — creating it instantiates the providers and nothing more.
+ */
+async function migrateOnly<C extends PlatformConfig>(definition: ServiceDefinition<C>, config: C): Promise<void> {
+  const app = await NestFactory.create<NestFastifyApplication>(definition.module(config), new FastifyAdapter(), { bufferLogs: true, abortOnError: false });
+  const logger = app.get(Logger);
+  app.useLogger(logger);
+  logger.log(`${definition.name}: migrations applied`, 'Bootstrap');
+  await app.close();
+  process.exit(0);
+}
+
+/**
  * A service's whole `main`: fails fast (exit 78) with a message naming each bad variable, starts
  * tracing when an OTLP endpoint is configured, listens on HOST:PORT, and on SIGTERM/SIGINT stops
  * taking work, finishes what is in flight, drains NATS, flushes spans and exits — or exits anyway
@@ -67,7 +82,9 @@ export async function runService<C extends PlatformConfig>(definition: ServiceDe
   let started: StartedService<C>;
   let tracing: Tracing | undefined;
   try {
-    loadConfig(definition.name, definition.env, process.env); // a bad environment stops the process before anything starts
+    // A bad environment stops the process before anything starts.
+    const config = loadConfig(definition.name, definition.env, process.env);
+    if (config.MIGRATE_ONLY) return await migrateOnly(definition, config);
     tracing = await startTracing(definition.name);
     started = await createService(definition);
   } catch (error) {

@@ -58,6 +58,8 @@ export function platformEnv(defaultPort: number) {
     DATABASE_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/notebooks'),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+    /** `true`: apply the service's migrations (and provision its streams), then exit 0 without serving. */
+    MIGRATE_ONLY: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
     /**
      * OpenTelemetry collector (OTLP, e.g. `http://otel-collector:4318`): set, the service exports
      * traces there; unset, no SDK is loaded. The SDK reads the other standard `OTEL_*` variables itself.
