@@ -41,6 +41,26 @@ export function shouldApply(commit: CommitMessage, currentVersion: number): bool
 }
 
 /** What a projection is: run live by {@link runProjection}, rebuilt by `replayProjection`. */
+/** Postgres: the transaction lost a deadlock, or a serialization conflict, to a concurrent one. */
+const CONCURRENCY_CONFLICTS = new Set(['40P01', '40001']);
+
+/**
+ * Replicas apply batches concurrently, and two batches touching the same rows in different orders
+ * (two users' activity, say) can deadlock; Postgres aborts one. That is a collision, not a fault of
+ * the commits: it is retried shortly and never counts towards parking them.
+ */
+async function retryingConflicts(work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && CONCURRENCY_CONFLICTS.has(code)) {
+      throw new RetryLater(`concurrent batch conflict (${code}): ${(error as Error).message}`, 50 + Math.floor(Math.random() * 200));
+    }
+    throw error;
+  }
+}
+
 export interface ProjectionDefinition<DB> {
   /** Name of the projection: its durable consumer, checkpoint and dead letters. */
   name: string;
@@ -110,7 +130,8 @@ export async function runProjection<DB>(options: ProjectionOptions<DB>): Promise
       on conflict (projection, stream, sequence) do nothing`.execute(trx);
   };
 
-  const handle = async (batch: DeliveredCommit[]) => {
+  const handle = (batch: DeliveredCommit[]) => retryingConflicts(() => applyBatch(batch));
+  const applyBatch = async (batch: DeliveredCommit[]) => {
     await options.db.transaction().execute(async (trx) => {
       const projector = trx as unknown as Kysely<ProjectorTables>;
       // Parking below only adds later sequences, so the first parked one per aggregate stays valid.
