@@ -277,8 +277,11 @@ class Replay<DB> {
         continue;
       }
       this.throwIfAborted(sequence);
+      const appliedBefore = this.applied;
       const outcome = await this.swap(sequence);
       if (outcome.type !== 'busy') return outcome;
+      // What the postponed swap applied was rolled back with it.
+      this.applied = appliedBefore;
       this.status({ type: 'swap-postponed', reason: outcome.reason });
       await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** postponed++, 5_000)));
     }
