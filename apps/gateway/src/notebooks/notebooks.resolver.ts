@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { User } from '../auth/auth.models';
 import type { GatewayContext } from '../graphql/context';
 import { gatewayError, parseInput, requireViewer } from '../graphql/errors';
+import type { CellKind } from '@notebooks/contracts';
 import { analyzeCell } from '@notebooks/notebook-domain';
 import { RpcException } from '@notebooks/platform';
 import { encodeCursor, NotebookReads } from './notebook-reads';
@@ -116,11 +117,21 @@ export class NotebooksResolver {
   }
 
   @ResolveField(() => NotebookSnapshot, { description: 'The notebook as it was at a version (time travel).' })
-  async snapshot(@Parent() notebook: Notebook, @Args('version', { type: () => Int }) version: number): Promise<NotebookSnapshot> {
+  async snapshot(
+    @Parent() notebook: Notebook,
+    @Args('version', { type: () => Int }) version: number,
+    @Context() context: GatewayContext,
+  ): Promise<NotebookSnapshot> {
     if (version < 1 || version > notebook.version) {
       throw gatewayError('BAD_USER_INPUT', `version: the notebook has versions 1 to ${notebook.version}`, { currentVersion: notebook.version });
     }
-    const { state, at, cellTimes } = await this.reads.momentAt(notebook.id, version);
+    const [{ state, at, cellTimes }, current] = await Promise.all([this.reads.momentAt(notebook.id, version), context.loaders.cells.load(notebook)]);
+    // A cell unchanged since then was parsed when projected; only older sources are parsed again.
+    const parsed = new Map(current.map((cell) => [cell.id, cell]));
+    const analysis = (cellId: string, kind: CellKind, value: string) => {
+      const known = parsed.get(cellId);
+      return known && known.kind === kind && known.value === value ? { name: known.name, references: known.references } : analyzeCell(kind, value);
+    };
     const cells = state.cells.map(
       (cell, position): Cell => ({
         id: cell.cellId,
@@ -128,7 +139,7 @@ export class NotebooksResolver {
         value: cell.value,
         position,
         isClosed: cell.isClosed,
-        ...analyzeCell(cell.kind, cell.value),
+        ...analysis(cell.cellId, cell.kind, cell.value),
         createdAt: new Date(cellTimes[cell.cellId]?.createdAt ?? at ?? 0),
         updatedAt: new Date(cellTimes[cell.cellId]?.updatedAt ?? at ?? 0),
       }),
