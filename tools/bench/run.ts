@@ -6,12 +6,14 @@ import { parseArgs } from 'node:util';
 import type { BenchContext, Scenario } from './scenario';
 import { eventStoreAppend } from './scenarios/event-store-append';
 import { replay } from './scenarios/replay';
+import { search } from './scenarios/search';
 import { timeTravel } from './scenarios/time-travel';
 
 const SCENARIOS: Record<string, Scenario> = {
   'event-store-append': eventStoreAppend,
   'time-travel': timeTravel,
   replay,
+  search,
 };
 
 const HELP = `npm run bench -- [options]

@@ -17,7 +17,7 @@ export interface RunOptions {
   stderr?: { write(text: string): unknown };
   /** Aborted on Ctrl-C. */
   signal?: AbortSignal;
-  /** The replay script to run instead of projection-service's (tests). */
+  /** The replay script to run instead of the owning service's (tests). */
   replayScript?: string;
 }
 
@@ -153,8 +153,8 @@ Examples:
 
   program
     .command('replay')
-    .description("rebuild a projection from the start of its stream (runs projection-service's replay)")
-    .argument('<projection>', 'projection name, e.g. read-notebooks')
+    .description("rebuild a projection from the start of its stream (runs the replay of the service that owns it)")
+    .argument('<projection>', 'projection name, e.g. read-notebooks (projection-service) or search-documents (search-service)')
     .option('--fresh', 'drop what an interrupted replay left and start over')
     .action(
       action((context, projection: string, opts: { fresh?: boolean }) =>

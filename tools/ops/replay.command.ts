@@ -4,9 +4,26 @@ import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { OpsContext } from './context';
-import { OpsError } from './errors';
+import { OpsError, UsageError } from './errors';
 
-export const REPLAY_SCRIPT = join(WORKSPACE_ROOT, 'apps', 'projection-service', 'src', 'replay.ts');
+/**
+ * Each service's replay entry, by the schema its projections write. A projection's name begins
+ * with that schema (`read-notebooks`, `search-documents`): the service that owns a schema runs its
+ * projections, and only it can rebuild them.
+ */
+export const REPLAY_SCRIPTS: Readonly<Record<string, { service: string; script: string }>> = {
+  read: { service: 'projection-service', script: join(WORKSPACE_ROOT, 'apps', 'projection-service', 'src', 'replay.ts') },
+  search: { service: 'search-service', script: join(WORKSPACE_ROOT, 'apps', 'search-service', 'src', 'replay.ts') },
+};
+
+/** The replay entry of the service that runs `projection`; UsageError when no service's projections are named so. */
+export function replayScriptFor(projection: string): string {
+  const entry = REPLAY_SCRIPTS[projection.split('-')[0] ?? ''];
+  if (entry) return entry.script;
+  const known = Object.entries(REPLAY_SCRIPTS).map(([schema, { service }]) => `${schema}-… (${service})`);
+  throw new UsageError(`no service runs a projection named "${projection}": projection names begin with their schema: ${known.join(', ')}`);
+}
+
 /** EX_TEMPFAIL: the replay script's answer when another replay of the projection holds the lock. */
 const ANOTHER_REPLAY_RUNS = 75;
 
@@ -17,12 +34,12 @@ export interface ReplayOptions {
 }
 
 /**
- * Runs projection-service's replay script as its own process, in the foreground, against the
- * platform this CLI resolved; its exit code becomes ours. Ctrl-C reaches both (same process
- * group): the replay stops itself, and we wait for it.
+ * Runs the replay script of the service that owns the projection as its own process, in the
+ * foreground, against the platform this CLI resolved; its exit code becomes ours. Ctrl-C reaches
+ * both (same process group): the replay stops itself, and we wait for it.
  */
 export async function replayCommand(context: OpsContext, projection: string, options: ReplayOptions, env: NodeJS.ProcessEnv): Promise<number> {
-  const script = options.script ?? REPLAY_SCRIPT;
+  const script = options.script ?? replayScriptFor(projection);
   if (!existsSync(script)) throw new OpsError(`${script} does not exist: this checkout has no replay`);
   const { target, output } = context;
   const child = spawn(process.execPath, ['-r', '@swc-node/register', script, projection, ...(options.fresh ? ['--fresh'] : [])], {

@@ -11,3 +11,4 @@ export * from './testing/decider-spec';
 export * from './auth';
 export * from './read-model';
 export * from './projection-ops';
+export * from './search';

@@ -3,3 +3,4 @@ export * from './projector';
 export * from './replay';
 export * from './schema-rewrite.plugin';
 export * from './table-structure';
+export * from './replay.command';

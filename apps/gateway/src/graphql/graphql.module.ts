@@ -8,6 +8,7 @@ import { AccessTokens } from '../auth/access-tokens';
 import { AuthModule } from '../auth/auth.module';
 import { NotebooksModule } from '../notebooks/notebooks.module';
 import { ReadLoadersFactory } from '../notebooks/read-loaders';
+import { SearchModule } from '../search/search.module';
 import type { GatewayContext } from './context';
 import { formatError } from './errors';
 
@@ -40,7 +41,7 @@ export class GraphqlModule {
       imports: [
         GraphQLModule.forRootAsync<ApolloDriverConfig>({
           driver: ApolloDriver,
-          imports: [AuthModule, NotebooksModule],
+          imports: [AuthModule, NotebooksModule, SearchModule],
           inject: [AccessTokens, ReadLoadersFactory],
           useFactory: (tokens: AccessTokens, loaders: ReadLoadersFactory): ApolloDriverConfig => ({
             path: '/graphql',
