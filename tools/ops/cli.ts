@@ -178,7 +178,7 @@ Examples:
     .action(action((context, opts: SelectionOptions & { limit: number }) => listCommand(context, selection(opts), opts.limit)));
   deadLetters
     .command('retry')
-    .description('ask projection-service to re-apply parked commits, oldest first per aggregate')
+    .description('ask the service running the projection to re-apply parked commits, oldest first per aggregate')
     .addOption(projectionOption())
     .addOption(idOption())
     .addOption(sequenceOption())

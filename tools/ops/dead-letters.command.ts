@@ -1,5 +1,5 @@
 import { NoRespondersError, TimeoutError } from '@nats-io/transport-node';
-import { ProjectionOpsSubjects, qualifySubject, RetryDeadLettersReply, RpcReply, type RetryDeadLettersRequest } from '@notebooks/contracts';
+import { qualifySubject, retryDeadLettersSubject, RetryDeadLettersReply, RpcReply, type RetryDeadLettersRequest } from '@notebooks/contracts';
 import type { Connections } from './connections';
 import { OpsError, Unreachable, UsageError } from './errors';
 import type { OpsContext } from './context';
@@ -166,7 +166,7 @@ export async function discardCommand(context: OpsContext, selection: DeadLetterS
   return missing.length ? 1 : 0;
 }
 
-/** Asks projection-service to re-apply the selected parked commits, projection by projection. */
+/** Asks the service running each projection to re-apply its selected parked commits. */
 export async function retryCommand(context: OpsContext, selection: DeadLetterSelection, timeoutMs: number): Promise<number> {
   const { connections, output } = context;
   if (!selection.projection && !selection.all) throw new UsageError('retry needs --projection <name> (or --all for every projection with parked commits)');
@@ -206,24 +206,24 @@ export async function retryCommand(context: OpsContext, selection: DeadLetterSel
 
 async function requestRetry(connections: Connections, request: RetryDeadLettersRequest, timeoutMs: number): Promise<RetryDeadLettersReply> {
   const nc = await connections.nats();
-  const subject = qualifySubject(connections.target.namespace, ProjectionOpsSubjects.retryDeadLetters);
+  const subject = qualifySubject(connections.target.namespace, retryDeadLettersSubject(request.projection));
   let data: Uint8Array;
   try {
     data = (await nc.request(subject, JSON.stringify(request), { timeout: timeoutMs })).data;
   } catch (error) {
     if (error instanceof NoRespondersError || (error as Error).cause instanceof NoRespondersError) {
-      throw new Unreachable(`no projection-service answers on ${subject}: is it running (with NATS_NAMESPACE "${connections.target.namespace}")?`);
+      throw new Unreachable(`nothing answers on ${subject}: is the service running ${request.projection} up (with NATS_NAMESPACE "${connections.target.namespace}")?`);
     }
     if (error instanceof TimeoutError || (error as Error).cause instanceof TimeoutError) {
-      throw new OpsError(`projection-service did not answer within ${timeoutMs / 1000} s (--timeout to wait longer); the retry may still be running`);
+      throw new OpsError(`the service running ${request.projection} did not answer within ${timeoutMs / 1000} s (--timeout to wait longer); the retry may still be running`);
     }
     throw new Unreachable(`the retry request failed: ${(error as Error).message}`);
   }
   const reply = RpcReply.safeParse(JSON.parse(new TextDecoder().decode(data)));
-  if (!reply.success) throw new OpsError(`projection-service answered ${subject} with something unexpected`);
-  if (!reply.data.ok) throw new OpsError(`projection-service refused to retry ${request.projection}: ${reply.data.error.code}: ${reply.data.error.message}`);
+  if (!reply.success) throw new OpsError(`${subject} was answered with something unexpected`);
+  if (!reply.data.ok) throw new OpsError(`the retry of ${request.projection} was refused: ${reply.data.error.code}: ${reply.data.error.message}`);
   const parsed = RetryDeadLettersReply.safeParse(reply.data.data);
-  if (!parsed.success) throw new OpsError(`projection-service answered ${subject} with something unexpected`);
+  if (!parsed.success) throw new OpsError(`${subject} was answered with something unexpected`);
   return parsed.data;
 }
 

@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { EventStoreModule, platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { OpsModule } from './ops/ops.module';
 import { ReadModelModule } from './read-model/read-model.module';
 
 export const projectionEnv = platformEnv(4105);
@@ -24,7 +23,6 @@ export const projectionService: ServiceDefinition<ProjectionConfig> = {
       }),
       EventStoreModule.forRoot(),
       ReadModelModule,
-      OpsModule,
     ],
   }),
 };

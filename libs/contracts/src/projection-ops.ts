@@ -1,9 +1,12 @@
 import { z } from 'zod';
 
-/** NATS request/reply subjects of projection-service's operations (queue group: one replica answers). */
-export const ProjectionOpsSubjects = {
-  retryDeadLetters: 'rpc.projection.dead-letters.retry',
-} as const;
+/**
+ * NATS request/reply subject on which the service running `projection` retries its dead letters
+ * (queue group: one replica answers). One subject per projection, so each service answers its own.
+ */
+export function retryDeadLettersSubject(projection: string): string {
+  return `rpc.projection.dead-letters.retry.${projection}`;
+}
 
 /**
  * Re-applies parked commits of one projection with its own apply function, oldest first per
@@ -11,7 +14,8 @@ export const ProjectionOpsSubjects = {
  * that fails again stays with the new error and one more attempt.
  */
 export const RetryDeadLettersRequest = z.object({
-  projection: z.string().min(1).max(128),
+  /** A subject token too (see retryDeadLettersSubject). */
+  projection: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
   /** Stream sequences of the parked commits to retry; every parked commit of the projection when absent. */
   sequences: z.array(z.number().int().positive()).min(1).max(10_000).optional(),
 });

@@ -1,18 +1,18 @@
 import { Logger } from '@nestjs/common';
 import type { CommitMessage, ReadModelTables } from '@notebooks/contracts';
 import { RpcException } from '@notebooks/platform';
-import { createProjectorTablesV1 } from '@notebooks/projector';
 import { createTestInfra, type TestInfra } from '@notebooks/testing';
 import { sql, type Kysely } from 'kysely';
 import { randomUUID } from 'node:crypto';
-import { DeadLetterRetry, type RetryableProjection } from './dead-letter-retry.service';
+import { DeadLetterRetry, type RetryableProjection } from './dead-letter-retry';
+import { createProjectorTablesV1 } from './projector-tables.migration';
 
 describe(DeadLetterRetry.name, () => {
   let infra: TestInfra;
   let db: Kysely<ReadModelTables>;
   /** Commits whose apply fails, by commit id. */
   const failing = new Set<string>();
-  const projection: RetryableProjection = {
+  const projection: RetryableProjection<ReadModelTables> = {
     name: 'test-projection',
     category: 'notebooks',
     schema: 'read',
@@ -21,7 +21,7 @@ describe(DeadLetterRetry.name, () => {
       if (failing.has(commit.commitId)) throw new Error(`cannot apply ${commit.commitId}`);
     },
   };
-  let sut: DeadLetterRetry;
+  let sut: DeadLetterRetry<ReadModelTables>;
 
   const commit = (aggregateId: string, version: number): CommitMessage => ({
     commitId: randomUUID(),

@@ -1,12 +1,28 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CommitMessage, type ReadModelTables, type RetriedCommit, type RetryDeadLettersReply, type RetryDeadLettersRequest } from '@notebooks/contracts';
-import { DATABASE, RpcException } from '@notebooks/platform';
-import type { ProjectionDefinition } from '@notebooks/projector';
+import { Logger } from '@nestjs/common';
+import {
+  CommitMessage,
+  retryDeadLettersSubject,
+  RetryDeadLettersRequest,
+  type RetriedCommit,
+  type RetryDeadLettersReply,
+} from '@notebooks/contracts';
+import { RpcException, type NatsRpc } from '@notebooks/platform';
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type { ProjectionDefinition } from './projector';
 
 /** What a retry needs of a projection: where its dead letters are and how it applies a commit. */
-export type RetryableProjection = Pick<ProjectionDefinition<ReadModelTables>, 'name' | 'category' | 'schema' | 'apply'>;
-export const RETRYABLE_PROJECTIONS = Symbol('RETRYABLE_PROJECTIONS');
+export type RetryableProjection<DB> = Pick<ProjectionDefinition<DB>, 'name' | 'category' | 'schema' | 'apply'>;
+
+/**
+ * Answers `npm run ops -- dead-letters retry` for each of a service's projections, on a subject of
+ * each projection's own, so the service that runs a projection is the one that retries it.
+ */
+export function serveDeadLetterRetry<DB>(rpc: NatsRpc, db: Kysely<DB>, projections: readonly RetryableProjection<DB>[]): void {
+  const retry = new DeadLetterRetry(db, projections);
+  for (const projection of projections) {
+    rpc.serve(retryDeadLettersSubject(projection.name), RetryDeadLettersRequest, (request) => retry.retry(request));
+  }
+}
 
 interface ParkedRow {
   id: string;
@@ -21,13 +37,12 @@ interface ParkedRow {
  * had: apply is version-guarded) leaves the dead-letter table; one that fails again stays with the
  * new error and one more attempt, and the later commits of its aggregate keep waiting behind it.
  */
-@Injectable()
-export class DeadLetterRetry {
+export class DeadLetterRetry<DB> {
   private readonly logger = new Logger(DeadLetterRetry.name);
 
   constructor(
-    @Inject(DATABASE) private readonly db: Kysely<ReadModelTables>,
-    @Inject(RETRYABLE_PROJECTIONS) private readonly projections: readonly RetryableProjection[],
+    private readonly db: Kysely<DB>,
+    private readonly projections: readonly RetryableProjection<DB>[],
   ) {}
 
   async retry(request: RetryDeadLettersRequest): Promise<RetryDeadLettersReply> {
@@ -55,8 +70,8 @@ export class DeadLetterRetry {
   }
 
   private async retryAggregate(
-    trx: Transaction<ReadModelTables>,
-    projection: RetryableProjection,
+    trx: Transaction<DB>,
+    projection: RetryableProjection<DB>,
     aggregateId: string,
     wanted: ReadonlySet<number> | undefined,
   ): Promise<RetriedCommit[]> {
@@ -93,7 +108,7 @@ export class DeadLetterRetry {
   }
 
   /** Applies one parked commit under a savepoint; answers the error when it fails (its effects undone). */
-  private async applyOne(trx: Transaction<ReadModelTables>, projection: RetryableProjection, payload: Buffer, sequence: number): Promise<string | undefined> {
+  private async applyOne(trx: Transaction<DB>, projection: RetryableProjection<DB>, payload: Buffer, sequence: number): Promise<string | undefined> {
     const commit = decode(payload);
     if (typeof commit === 'string') return `undecodable commit: ${commit}`;
     await sql`savepoint retry_commit`.execute(trx);
