@@ -1,11 +1,11 @@
 import { Args, Context, ID, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import type { CellKind } from '@notebooks/contracts';
+import { analyzeCell } from '@notebooks/notebook-domain';
+import { RpcException } from '@notebooks/platform';
 import { z } from 'zod';
 import { User } from '../auth/auth.models';
 import type { GatewayContext } from '../graphql/context';
 import { gatewayError, parseInput, requireViewer } from '../graphql/errors';
-import type { CellKind } from '@notebooks/contracts';
-import { analyzeCell } from '@notebooks/notebook-domain';
-import { RpcException } from '@notebooks/platform';
 import { encodeCursor, NotebookReads } from './notebook-reads';
 import { NotebookVersions } from './notebook-versions';
 import {
