@@ -5,15 +5,25 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchContext, Scenario } from './scenario';
 import { eventStoreAppend } from './scenarios/event-store-append';
+import { execution } from './scenarios/execution';
+import { memory } from './scenarios/memory';
+import { notebookSize } from './scenarios/notebook-size';
+import { readYourWrites } from './scenarios/read-your-writes';
 import { replay } from './scenarios/replay';
 import { search } from './scenarios/search';
 import { timeTravel } from './scenarios/time-travel';
+import { updateCell } from './scenarios/update-cell';
 
 const SCENARIOS: Record<string, Scenario> = {
   'event-store-append': eventStoreAppend,
   'time-travel': timeTravel,
   replay,
   search,
+  'update-cell': updateCell,
+  'notebook-size': notebookSize,
+  'read-your-writes': readYourWrites,
+  execution,
+  memory,
 };
 
 const HELP = `npm run bench -- [options]
