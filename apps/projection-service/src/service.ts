@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { EventStoreModule, platformEnv, PlatformModule, type ServiceDefinition } from '@notebooks/platform';
+import { ProjectionsModule } from '@notebooks/projector';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { ReadModelModule } from './read-model/read-model.module';
+import { READ_MODEL_PROJECTIONS } from './read-model/projections';
 
 export const projectionEnv = platformEnv(4105);
 export type ProjectionConfig = z.infer<typeof projectionEnv>;
@@ -22,7 +23,7 @@ export const projectionService: ServiceDefinition<ProjectionConfig> = {
         database: { schema: 'read', migrationsFolder: join(__dirname, '..', 'migrations') },
       }),
       EventStoreModule.forRoot(),
-      ReadModelModule,
+      ProjectionsModule.forRoot(READ_MODEL_PROJECTIONS),
     ],
   }),
 };

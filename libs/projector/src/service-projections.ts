@@ -1,6 +1,6 @@
-import { Logger } from '@nestjs/common';
-import type { EventStore } from '@notebooks/event-store';
-import type { Metrics, NatsRpc, ReadinessChecks } from '@notebooks/platform';
+import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { EventStore } from '@notebooks/event-store';
+import { DATABASE, Metrics, NatsRpc, ReadinessChecks } from '@notebooks/platform';
 import { sql, type Kysely } from 'kysely';
 import { Gauge } from 'prom-client';
 import { serveDeadLetterRetry } from './dead-letter-retry';
@@ -62,4 +62,38 @@ export async function runServiceProjections<DB>(options: ServiceProjectionsOptio
   return async () => {
     await Promise.all([...running.values()].map((projection) => projection.stop()));
   };
+}
+
+const SERVICE_PROJECTIONS = Symbol('SERVICE_PROJECTIONS');
+
+/** Runs a service's projections (see {@link runServiceProjections}) from start-up to shutdown. */
+@Injectable()
+class ServiceProjections implements OnApplicationBootstrap, OnModuleDestroy {
+  private stop: (() => Promise<void>) | undefined;
+
+  constructor(
+    @Inject(SERVICE_PROJECTIONS) private readonly projections: readonly ProjectionDefinition<unknown>[],
+    @Inject(EventStore) private readonly store: EventStore,
+    @Inject(DATABASE) private readonly db: Kysely<unknown>,
+    private readonly readiness: ReadinessChecks,
+    private readonly metrics: Metrics,
+    private readonly rpc: NatsRpc,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { projections, store, db, readiness, metrics, rpc } = this;
+    this.stop = await runServiceProjections({ projections, store, db, readiness, metrics, rpc });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.stop?.();
+  }
+}
+
+/** A service's projections, run for as long as the service runs (health, metrics, dead-letter retry included). */
+@Module({})
+export class ProjectionsModule {
+  static forRoot<DB>(projections: readonly ProjectionDefinition<DB>[]): DynamicModule {
+    return { module: ProjectionsModule, providers: [{ provide: SERVICE_PROJECTIONS, useValue: projections }, ServiceProjections] };
+  }
 }
