@@ -4,6 +4,7 @@ export * from './naming';
 export * from './streams';
 export * from './notebook-events';
 export * from './execution-events';
+export * from './execution';
 export * from './user-events';
 export * from './event-registry';
 export * from './notebook-commands';

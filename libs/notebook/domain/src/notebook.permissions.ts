@@ -2,7 +2,7 @@ import type { Visibility } from '@notebooks/contracts';
 import { roleOf, type NotebookCommand, type NotebookRole, type NotebookState } from './notebook.decider';
 
 /** What a command does to a notebook, as far as who may do it is concerned. */
-export type NotebookAction = 'read' | 'edit-content' | 'edit-settings' | 'share' | 'delete';
+export type NotebookAction = 'read' | 'edit-content' | 'run' | 'edit-settings' | 'share' | 'delete';
 
 /** `hidden`: the actor may not even see the notebook (answer as if it did not exist). */
 export type Permission = 'allowed' | 'forbidden' | 'hidden';
@@ -17,8 +17,9 @@ export class NotebookAccessDenied extends Error {
 }
 
 /**
- * The role matrix: OWNER does everything; EDITOR edits text and cells (and restores) but not
- * visibility, sharing or deletion; VIEWER reads; anyone reads a PUBLIC notebook.
+ * The role matrix: OWNER does everything; EDITOR edits text and cells (and restores) and runs them,
+ * but not visibility, sharing or deletion; VIEWER reads; anyone reads a PUBLIC notebook. Running is
+ * an editor's right because its results become every reader's `Cell.output`.
  */
 export function permission(state: NotebookState, actorId: string, action: NotebookAction): Permission {
   return permissionOf(roleOf(state, actorId), state.visibility, action);
@@ -32,6 +33,7 @@ export function permissionOf(role: NotebookRole | null, visibility: Visibility, 
     case 'read':
       return 'allowed';
     case 'edit-content':
+    case 'run':
       return role === 'OWNER' || role === 'EDITOR' ? 'allowed' : 'forbidden';
     case 'edit-settings':
     case 'share':

@@ -22,11 +22,37 @@ declare module '@observablehq/parser' {
 
   export type CellName = Identifier | ViewExpression | MutableExpression;
 
+  /** Character offsets of a node in the cell's source. */
+  export interface Span {
+    start: number;
+    end: number;
+  }
+
+  export interface TemplateElement extends Span {
+    type: 'TemplateElement';
+    value: { raw: string; cooked: string | null };
+  }
+
+  export interface TemplateLiteral extends Span {
+    type: 'TemplateLiteral';
+    quasis: TemplateElement[];
+    expressions: Span[];
+  }
+
+  /** The cell's body: an expression, a block, an import declaration, or a template (with `tag`). */
+  export type CellBody = TemplateLiteral | (Span & { type: string });
+
   export interface Cell {
     /** What the cell defines; null for anonymous cells, imports and template cells. */
     id: CellName | null;
     /** One node per use of a name outside the cell, in source order (repeats included). */
     references: CellName[];
+    /** Null for an empty cell. */
+    body: CellBody | null;
+    /** Whether the body awaits (the definition is an async function). */
+    async: boolean;
+    /** Whether the body yields (the definition is a generator function). */
+    generator: boolean;
   }
 
   export interface ParseCellOptions {
