@@ -43,7 +43,8 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
-export async function startPlatform(context: BenchContext): Promise<Platform> {
+/** `extra`: services to run besides {@link PLATFORM_SERVICES} (e.g. execution-service). */
+export async function startPlatform(context: BenchContext, extra: ServiceName[] = []): Promise<Platform> {
   const namespace = `bench${randomUUID().slice(0, 8)}`;
   const database = `bench_${namespace}`;
   const admin = new Pool({ connectionString: context.databaseUrl, max: 1 });
@@ -60,7 +61,7 @@ export async function startPlatform(context: BenchContext): Promise<Platform> {
   try {
     const jwtKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     services = await startServices(
-      PLATFORM_SERVICES,
+      [...PLATFORM_SERVICES, ...extra],
       { NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', NATS_URL: context.natsUrl, NATS_NAMESPACE: namespace, DATABASE_URL: databaseUrl },
       { 'auth-service': { JWT_PRIVATE_KEY: jwtKey, JWT_KEY_ID: namespace } },
     );

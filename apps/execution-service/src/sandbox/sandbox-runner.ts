@@ -33,12 +33,19 @@ export class SandboxRunner implements OnModuleInit, OnApplicationShutdown {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [metrics.registry],
     });
+    const workerStart = new Histogram({
+      name: 'sandbox_worker_start_seconds',
+      help: 'Time from spawning a sandbox worker to its first readiness (engine loaded)',
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5],
+      registers: [metrics.registry],
+    });
     this.pool = new SandboxPool({
       size: config.EXECUTION_WORKERS,
       workerMemoryBytes: config.EXECUTION_WORKER_MEMORY_MB * 2 ** 20,
       graceMs: 1_000,
       maxQueue: config.EXECUTION_QUEUE_LIMIT,
       onKill: (reason) => kills.inc({ reason }),
+      onWorkerReady: (ms) => workerStart.observe(ms / 1000),
       onWorkerError: (error) => {
         workerErrors.inc();
         this.logger.warn({ err: error }, 'sandbox worker failed');

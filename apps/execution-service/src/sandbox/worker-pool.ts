@@ -16,6 +16,8 @@ export interface SandboxPoolOptions {
   maxQueue: number;
   /** Told when a worker is killed, and why. */
   onKill?: (reason: KillReason) => void;
+  /** Told how long a new worker took from spawn to ready. */
+  onWorkerReady?: (startMs: number) => void;
   /** Told about a worker that died on its own or could not start. */
   onWorkerError?: (error: Error) => void;
 }
@@ -109,8 +111,10 @@ export class SandboxPool {
       if (!this.stopping) void this.respawn();
     });
     this.workers.add(worker);
+    const spawnedAt = performance.now();
     try {
       await worker.ready;
+      this.options.onWorkerReady?.(performance.now() - spawnedAt);
       this.failedStarts = 0;
       this.dispatch();
     } catch (error) {

@@ -1,6 +1,6 @@
 import { createTestInfra, startServices, type RunningServices, type TestInfra } from '@notebooks/testing';
-import { errorCode } from '../../gateway/test/graphql-client';
-import { NotebooksClient, type TestUser } from '../../gateway/test/notebooks-client';
+import { errorCode } from '../../test/graphql-client';
+import { NotebooksClient, type TestUser } from '../../test/notebooks-client';
 
 const DEADLINE_MS = 1_500;
 const OUTPUT = 'output { status display value html error durationMs notebookVersion executedAt }';
