@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { CONFIG, Metrics } from '@notebooks/platform';
+import { CONFIG, Metrics, ReadinessChecks } from '@notebooks/platform';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { ExecutionConfig } from '../service';
 import type { CellResult, SandboxRequest } from './sandbox';
@@ -13,8 +13,14 @@ export class SandboxRunner implements OnModuleInit, OnApplicationShutdown {
   private readonly runDuration: Histogram<'outcome'>;
   private readonly migrateOnly: boolean;
 
-  constructor(@Inject(CONFIG) config: ExecutionConfig, metrics: Metrics) {
+  constructor(@Inject(CONFIG) config: ExecutionConfig, metrics: Metrics, readiness: ReadinessChecks) {
     this.migrateOnly = config.MIGRATE_ONLY;
+    // Ready while at least one worker is up: runs queue behind busy workers, and dead ones come back.
+    readiness.register('sandboxes', async () => {
+      const stats = this.pool.stats();
+      if (stats.workers === 0) throw new Error('no sandbox worker is running');
+      return stats;
+    });
     const kills = new Counter({
       name: 'sandbox_kills_total',
       help: 'Sandbox workers killed from outside, by reason (deadline or memory)',

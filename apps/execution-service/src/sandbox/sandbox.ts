@@ -205,8 +205,9 @@ function toResult(cellId: string, record: z.infer<typeof CellRecord> | undefined
     return { ...base, status: end === 'settled' ? 'TIMEOUT' : typeof end === 'object' ? 'ERROR' : 'TIMEOUT', error: pendingReason(end, limits) };
   }
   if (record.status === 'ERROR') {
-    const error = record.error ?? 'Error';
-    return { ...base, status: /\binterrupted\b/.test(error) ? 'TIMEOUT' : 'ERROR', error };
+    // The engine's interrupt at the deadline surfaces as an error inside the cell that was running.
+    if (end === 'deadline' && record.error === 'InternalError: interrupted') return { ...base, status: 'TIMEOUT', error: pendingReason(end, limits) };
+    return { ...base, status: 'ERROR', error: record.error ?? 'Error' };
   }
   return {
     ...base,

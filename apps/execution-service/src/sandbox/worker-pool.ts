@@ -62,10 +62,10 @@ export class SandboxPool {
     await Promise.all(Array.from({ length: this.options.size }, () => this.spawn()));
   }
 
-  /** Workers alive, busy, and runs waiting. */
+  /** Workers ready to run (idle or busy), busy ones, and runs waiting. */
   stats(): { workers: number; busy: number; queued: number } {
-    const busy = [...this.workers].filter((worker) => worker.busy).length;
-    return { workers: this.workers.size, busy, queued: this.queue.length };
+    const ready = [...this.workers].filter((worker) => worker.usable);
+    return { workers: ready.length, busy: ready.filter((worker) => worker.busy).length, queued: this.queue.length };
   }
 
   /**
@@ -187,8 +187,13 @@ class SandboxWorker {
     this.send({ type: 'init', runtimeSource: observableRuntimeSource() });
   }
 
+  /** Started and not retired: running a notebook or waiting for one. */
+  get usable(): boolean {
+    return this.alive && this.readyResolved;
+  }
+
   get idle(): boolean {
-    return this.alive && !this.busy && this.readyResolved;
+    return this.usable && !this.busy;
   }
 
   private readyResolved = false;

@@ -1,4 +1,4 @@
-import { analyzeCell } from './cell-analysis';
+import { analyzeCell, cellProgram } from './cell-analysis';
 
 describe(analyzeCell.name, () => {
   const nothing = { name: null, references: [] };
@@ -71,5 +71,47 @@ describe(analyzeCell.name, () => {
     it('an unclosed interpolation defines and references nothing instead of throwing', () => {
       expect(analyzeCell('MARKDOWN', 'Hello ${name')).toEqual(nothing);
     });
+  });
+});
+
+describe(cellProgram.name, () => {
+  it('turns an expression cell into a function of its references, each once, in first-use order', () => {
+    expect(cellProgram('JS', 'z = y * x + y')).toEqual({
+      type: 'function',
+      name: 'z',
+      inputs: ['y', 'x'],
+      async: false,
+      generator: false,
+      body: '{ return (y * x + y\n); }',
+    });
+  });
+
+  it('keeps a block body as it is and notes await and yield', () => {
+    expect(cellProgram('JS', 'slow = { await delay(1); return 2; }')).toMatchObject({ type: 'function', name: 'slow', async: true, generator: false, body: '{ await delay(1); return 2; }' });
+    expect(cellProgram('JS', '{ yield 1; }')).toMatchObject({ type: 'function', name: null, async: false, generator: true });
+  });
+
+  it('defines named functions and classes under their names', () => {
+    expect(cellProgram('JS', 'function twice(n) { return 2 * n; }')).toMatchObject({ type: 'function', name: 'twice', inputs: [], body: '{ return (function twice(n) { return 2 * n; }\n); }' });
+    expect(cellProgram('JS', 'class Point {}')).toMatchObject({ name: 'Point' });
+  });
+
+  it('makes markdown and HTML cells templates: raw text between the interpolated expressions', () => {
+    expect(cellProgram('MARKDOWN', '# Hi ${name}, `${n + 1}` \\o/')).toEqual({
+      type: 'template',
+      name: null,
+      inputs: ['name', 'n'],
+      tag: 'md',
+      strings: ['# Hi ', ', `', '` \\o/'],
+      expressions: ['name', 'n + 1'],
+    });
+    expect(cellProgram('HTML', '')).toEqual({ type: 'template', name: null, inputs: [], tag: 'html', strings: [''], expressions: [] });
+  });
+
+  it('reports what cannot run, naming the cause', () => {
+    expect(cellProgram('JS', 'x = (1 +')).toEqual({ type: 'invalid', name: null, error: expect.stringMatching(/^SyntaxError: /) });
+    expect(cellProgram('JS', 'import {a} from "@user/notebook"')).toMatchObject({ type: 'invalid', error: expect.stringContaining('imports') });
+    expect(cellProgram('JS', 'viewof slider = 1')).toMatchObject({ type: 'invalid', name: 'viewof slider', error: expect.stringContaining('viewof') });
+    expect(cellProgram('JS', 'y = mutable x + 1')).toMatchObject({ type: 'invalid', name: 'y', error: expect.stringContaining('mutable x') });
   });
 });
