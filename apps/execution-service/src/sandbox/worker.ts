@@ -6,7 +6,7 @@
  */
 import { setObservableRuntimeSource } from './runtime-source';
 import type { ToWorker } from './protocol';
-import { quickJs, runInSandbox } from './sandbox';
+import { failAll, quickJs, runInSandbox } from './sandbox';
 
 function send(message: unknown): Promise<void> {
   return new Promise((resolve, reject) => process.send?.(message, (error: Error | null) => (error ? reject(error) : resolve())));
@@ -23,7 +23,10 @@ async function main(): Promise<void> {
       return;
     }
     running = running.then(async () => {
-      const outcome = await runInSandbox(message.request);
+      const outcome = await runInSandbox(message.request).catch((error: unknown) => ({
+        results: failAll(message.request.observe, 'ERROR', `the sandbox failed: ${error instanceof Error ? error.message : String(error)}`),
+        reusable: false,
+      }));
       await send({ type: 'result', runId: message.runId, ...outcome });
       if (!outcome.reusable) process.exit(0);
     });
