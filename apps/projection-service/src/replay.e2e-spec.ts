@@ -2,6 +2,7 @@ import {
   defaultEventRegistry,
   eventDecoder,
   NotebookSubjects,
+  type ExecutionEvent,
   type NotebookCommandInput,
   type NotebookCommandReply,
   type ReadModelTables,
@@ -24,7 +25,11 @@ interface ReplayRun {
   exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-const [notebooksProjection, usersProjection] = READ_MODEL_PROJECTIONS as [(typeof READ_MODEL_PROJECTIONS)[number], (typeof READ_MODEL_PROJECTIONS)[number]];
+const [notebooksProjection, usersProjection, executionsProjection] = READ_MODEL_PROJECTIONS as [
+  (typeof READ_MODEL_PROJECTIONS)[number],
+  (typeof READ_MODEL_PROJECTIONS)[number],
+  (typeof READ_MODEL_PROJECTIONS)[number],
+];
 const decode = eventDecoder('notebooks');
 
 describe('replay <projection>', () => {
@@ -100,7 +105,19 @@ describe('replay <projection>', () => {
         const run = (command: NotebookCommand) => handleCommand(store, notebookDecider, { ref, command, actorId: owner }, options);
         await run({ type: 'CreateNotebook', ownerId: owner, title: `Notebook ${i}`, description: null, visibility: i % 2 ? 'PUBLIC' : 'PRIVATE' });
         const cells: string[] = [];
+        const runs: StreamRef = { category: 'executions', id: ref.id };
         for (let step = 0; step < steps(i); step++) {
+          // A result of one of its cells now and then, some stale (from an older version than one recorded before).
+          const ran = cells[step % Math.max(1, cells.length)];
+          if (ran && step % 4 === 0) {
+            const notebookVersion = step % 8 === 0 ? Math.max(1, step - 5) : step + 1;
+            const result = { cellId: ran, notebookVersion, display: `${step}`, html: null, durationMs: step / 2, executedAt: new Date().toISOString() };
+            const event: ExecutionEvent =
+              step % 3 === 0
+                ? { type: 'cell.failed', data: { ...result, status: 'ERROR', value: null, error: `e${step}` } }
+                : { type: 'cell.executed', data: { ...result, status: 'OK', value: { step }, error: null } };
+            await store.append(runs, { events: [event], actorId: owner }, 'any');
+          }
           const pick = cells[step % Math.max(1, cells.length)];
           if (cells.length < 3 || step % 6 === 0) {
             const cellId = randomUUID();
@@ -143,7 +160,7 @@ describe('replay <projection>', () => {
   });
 
   it('rebuilds each projection identical, row for row, to the live one', async () => {
-    for (const projection of [notebooksProjection, usersProjection]) {
+    for (const projection of [notebooksProjection, usersProjection, executionsProjection]) {
       const live = await snapshot(projection);
       const { code, stdout, stderr } = await replay(projection.name).exited;
 
@@ -153,6 +170,7 @@ describe('replay <projection>', () => {
       expect(await snapshot(projection)).toEqual(live);
     }
     expect((await snapshot(notebooksProjection)).notebook_snapshots?.length).toBeGreaterThan(0);
+    expect((await snapshot(executionsProjection)).cell_outputs?.length).toBeGreaterThan(0);
     const { rows } = await sql<{ nspname: string }>`select nspname from pg_namespace where nspname like 'read\\_%'`.execute(db);
     expect(rows).toEqual([]);
   }, 30_000);
@@ -242,6 +260,6 @@ describe('replay <projection>', () => {
     const { code, stderr } = await replay('read-nothing').exited;
 
     expect(code).toBe(64);
-    expect(stderr).toBe('unknown projection "read-nothing"; known projections: read-notebooks, read-users\n');
+    expect(stderr).toBe('unknown projection "read-nothing"; known projections: read-notebooks, read-users, read-executions\n');
   });
 });

@@ -43,6 +43,27 @@ export interface ReadModelTables {
   'read.notebook_contributors': { notebook_id: string; user_id: string; edits: number; last_activity_at: Date };
   /** Each user's activity across notebooks: edits, notebooks created (forks included), forks made. */
   'read.user_activity': { user_id: string; edits: number; notebooks_created: number; forks: number; last_activity_at: Date };
+  /**
+   * Each cell's latest execution result (a `CellOutput`). A result computed from an older notebook
+   * version never replaces one from a newer; for the same notebook version the later in the log
+   * (`event_version`, its version on the notebook's executions stream) wins.
+   */
+  'read.cell_outputs': {
+    notebook_id: string;
+    cell_id: string;
+    status: string;
+    display: string | null;
+    /** jsonb: the value's JSON (written as JSON text), null when it has none. */
+    value: unknown;
+    html: string | null;
+    error: string | null;
+    duration_ms: number;
+    notebook_version: number;
+    executed_at: Date;
+    event_version: number;
+  };
+  /** Per notebook: the executions stream version applied, and the cell runs recorded (one per result event). */
+  'read.notebook_executions': { notebook_id: string; version: number; executions: number };
 }
 
 /** The read model keeps a notebook snapshot at least every this many versions. */

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AccessTokens, TOKEN_CONFIG, type TokenConfig } from './access-tokens';
+import { AuthSessions } from './auth-sessions';
 import { AuthResolver } from './auth.resolver';
 
 @Module({})
@@ -8,8 +9,8 @@ export class AuthModule {
     return {
       module: AuthModule,
       global: true,
-      providers: [{ provide: TOKEN_CONFIG, useValue: config }, AccessTokens, AuthResolver],
-      exports: [AccessTokens],
+      providers: [{ provide: TOKEN_CONFIG, useValue: config }, AccessTokens, AuthSessions, AuthResolver],
+      exports: [AccessTokens, AuthSessions],
     };
   }
 }

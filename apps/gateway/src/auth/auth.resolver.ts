@@ -1,16 +1,7 @@
 import { Args, Context, Mutation, Query, Resolver } from '@nestjs/graphql';
-import {
-  AuthSession,
-  AuthSubjects,
-  LoginRequest,
-  RefreshRequest,
-  RegisterRequest,
-  UserProfile,
-} from '@notebooks/contracts';
-import { NatsRpc } from '@notebooks/platform';
-import { z } from 'zod';
+import type { AuthSession, UserProfile } from '@notebooks/contracts';
 import type { GatewayContext } from '../graphql/context';
-import { parseInput } from '../graphql/errors';
+import { AuthSessions } from './auth-sessions';
 import { AuthPayload, LoginInput, RegisterInput, User } from './auth.models';
 
 function toUser(profile: UserProfile): User {
@@ -23,35 +14,31 @@ function toPayload(session: AuthSession): AuthPayload {
 
 @Resolver()
 export class AuthResolver {
-  constructor(private readonly rpc: NatsRpc) {}
+  constructor(private readonly sessions: AuthSessions) {}
 
   @Query(() => User, { nullable: true })
   async me(@Context() context: GatewayContext): Promise<User | null> {
     if (!context.viewer) return null;
-    return toUser(UserProfile.parse(await this.rpc.request(AuthSubjects.user, { userId: context.viewer.userId })));
+    return toUser(await this.sessions.me(context.viewer));
   }
 
   @Mutation(() => AuthPayload)
   async register(@Args('input') input: RegisterInput, @Context() context: GatewayContext): Promise<AuthPayload> {
-    return this.session(AuthSubjects.register, parseInput(RegisterRequest, { ...input, clientAddress: context.clientAddress }));
+    return toPayload(await this.sessions.register(input, context.clientAddress));
   }
 
   @Mutation(() => AuthPayload)
   async login(@Args('input') input: LoginInput, @Context() context: GatewayContext): Promise<AuthPayload> {
-    return this.session(AuthSubjects.login, parseInput(LoginRequest, { ...input, clientAddress: context.clientAddress }));
+    return toPayload(await this.sessions.login(input, context.clientAddress));
   }
 
   @Mutation(() => AuthPayload, { description: 'Rotates the refresh token: the old one stops working.' })
   async refresh(@Args('refreshToken') refreshToken: string): Promise<AuthPayload> {
-    return this.session(AuthSubjects.refresh, parseInput(RefreshRequest, { refreshToken }));
+    return toPayload(await this.sessions.refresh(refreshToken));
   }
 
   @Mutation(() => Boolean)
-  async logout(@Args('refreshToken') refreshToken: string): Promise<boolean> {
-    return z.boolean().parse(await this.rpc.request(AuthSubjects.logout, parseInput(RefreshRequest, { refreshToken })));
-  }
-
-  private async session(subject: string, request: unknown): Promise<AuthPayload> {
-    return toPayload(AuthSession.parse(await this.rpc.request(subject, request)));
+  logout(@Args('refreshToken') refreshToken: string): Promise<boolean> {
+    return this.sessions.logout(refreshToken);
   }
 }

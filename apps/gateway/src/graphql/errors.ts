@@ -48,6 +48,11 @@ export function requireViewer(context: GatewayContext): Viewer {
 /** Postgres: the read schema is not there yet (projection-service has not migrated it). */
 const UNDEFINED_TABLE = '42P01';
 
+/** A dependency that is down or not ready yet (NATS, a service, the read schema): UNAVAILABLE, safe to retry. */
+export function isUnavailable(error: unknown): boolean {
+  return isTransient(error) || (error as { code?: unknown } | null)?.code === UNDEFINED_TABLE;
+}
+
 /**
  * The one place errors become what clients see: a contract `extensions.code`, the message of
  * errors meant for clients, details such as `currentVersion` or `retryAfterSeconds`, and nothing
@@ -69,7 +74,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   if (typeof code === 'string' && CLIENT_MISTAKES.has(code)) {
     return { ...base, extensions: { code: 'BAD_USER_INPUT' } };
   }
-  if (isTransient(original) || (original as { code?: unknown } | null)?.code === UNDEFINED_TABLE) {
+  if (isUnavailable(original)) {
     logger.warn(`a dependency is unavailable: ${(original as Error).message}`);
     return { ...base, extensions: { code: 'UNAVAILABLE' }, message: 'a service this needs is unavailable; retry shortly' };
   }

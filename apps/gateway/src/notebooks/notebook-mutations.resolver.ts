@@ -1,9 +1,7 @@
 import { Args, Context, ID, Int, Mutation, Parent, ResolveField, Resolver } from '@nestjs/graphql';
-import { NotebookCommandInput, NotebookCommandReply, NotebookCommandRequest, NotebookSubjects } from '@notebooks/contracts';
-import { NatsRpc } from '@notebooks/platform';
 import type { GatewayContext } from '../graphql/context';
-import { gatewayError, parseInput, requireViewer } from '../graphql/errors';
-import { NotebookVersions } from './notebook-versions';
+import { gatewayError } from '../graphql/errors';
+import { NotebookCommands, type CommandOptions } from './notebook-commands';
 import {
   AddCellInput,
   CreateNotebookInput,
@@ -14,28 +12,18 @@ import {
   UpdateNotebookInput,
 } from './notebook.models';
 
-/** The optional arguments of a mutation, as GraphQL passes them (null for not given). */
-interface MutationOptions {
-  expectedVersion?: number | null;
-  idempotencyKey?: string | null;
-}
-const CommandOptions = NotebookCommandRequest.pick({ expectedVersion: true, idempotencyKey: true });
-
 /** GraphQL's null for "not given", which the command schemas spell as absent. */
 function given<T>(value: T | null | undefined): T | undefined {
   return value ?? undefined;
 }
 
 /**
- * Every notebook and cell mutation: validated here, authorized and decided by notebook-service
- * against the notebook as it is in the log, answered with the version it produced.
+ * Every notebook and cell mutation, sent through {@link NotebookCommands} (validated there,
+ * authorized and decided by notebook-service), answered with the version it produced.
  */
 @Resolver(() => NotebookChange)
 export class NotebookMutationsResolver {
-  constructor(
-    private readonly rpc: NatsRpc,
-    private readonly versions: NotebookVersions,
-  ) {}
+  constructor(private readonly commands: NotebookCommands) {}
 
   @Mutation(() => NotebookChange)
   createNotebook(
@@ -67,7 +55,7 @@ export class NotebookMutationsResolver {
   ): Promise<boolean> {
     const change = await this.send(context, { type: 'DeleteNotebook', notebookId }, { expectedVersion });
     // The deletion is in the log either way; waiting only spares the caller seeing it in a list afterwards.
-    await this.versions.reached(change.notebookId, change.version);
+    await this.commands.settled(change);
     return true;
   }
 
@@ -156,29 +144,11 @@ export class NotebookMutationsResolver {
   }
 
   @ResolveField(() => Notebook, { description: 'The notebook as of this version (waits until the read model has it).' })
-  async notebook(@Parent() change: NotebookChange, @Context() context: GatewayContext): Promise<Notebook> {
-    if (!(await this.versions.reached(change.notebookId, change.version))) {
-      // The change is in the log: resending it would make it twice. Only reading it back must wait.
-      throw gatewayError('UNAVAILABLE', 'the change was made, but the notebook cannot be read back yet: read it again shortly, do not resend the change', {
-        applied: true,
-        notebookId: change.notebookId,
-        version: change.version,
-      });
-    }
-    const notebook = await context.loaders.notebook.clear(change.notebookId).load(change.notebookId);
-    if (!notebook) throw gatewayError('NOT_FOUND', 'notebook not found');
-    return notebook;
+  notebook(@Parent() change: NotebookChange, @Context() context: GatewayContext): Promise<Notebook> {
+    return this.commands.notebookAt(change, context);
   }
 
-  private async send(context: GatewayContext, command: Record<string, unknown>, options: MutationOptions = {}): Promise<NotebookChange> {
-    const viewer = requireViewer(context);
-    // Validated apart, so a problem is reported by the argument's own name (`title: …`).
-    const request: NotebookCommandRequest = {
-      command: parseInput(NotebookCommandInput, command),
-      actorId: viewer.userId,
-      ...parseInput(CommandOptions, { expectedVersion: given(options.expectedVersion), idempotencyKey: given(options.idempotencyKey) }),
-    };
-    const reply = NotebookCommandReply.parse(await this.rpc.request(NotebookSubjects.command, request));
-    return { notebookId: reply.notebookId, version: reply.version, cellId: reply.cellId };
+  private send(context: GatewayContext, command: Record<string, unknown>, options: CommandOptions = {}): Promise<NotebookChange> {
+    return this.commands.send(context, command, options);
   }
 }

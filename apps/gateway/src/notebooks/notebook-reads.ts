@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CellKind, Visibility, type ReadModelTables } from '@notebooks/contracts';
+import { CellKind, ExecutionStatus, Visibility, type ReadModelTables } from '@notebooks/contracts';
 import { IncompleteHistory, permissionOf, type NotebookMoment, type NotebookRole } from '@notebooks/notebook-domain';
 import { notebookMomentAt } from '@notebooks/notebook-read-model';
 import { DATABASE } from '@notebooks/platform';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import { gatewayError } from '../graphql/errors';
-import { Cell, Collaborator, Notebook, NotebookActivity, UserActivity, type NotebookScope, type Role } from './notebook.models';
+import { Cell, CellOutputModel, Collaborator, Notebook, NotebookActivity, UserActivity, type NotebookScope, type Role } from './notebook.models';
 
 type NotebookRow = Selectable<ReadModelTables['read.notebooks']> & { collaborator_role: string | null };
 
@@ -30,6 +30,14 @@ function incompleteHistory() {
   return gatewayError('UNAVAILABLE', "this notebook's history is incomplete in the read model until it is rebuilt from the log (ops replay read-notebooks)");
 }
 
+/** A cell of a notebook: outputs are kept per (notebook, cell). */
+export interface CellRef {
+  notebookId: string;
+  cellId: string;
+}
+
+export const cellKey = (cell: CellRef) => `${cell.notebookId}/${cell.cellId}`;
+
 export interface NotebookPage {
   notebooks: Notebook[];
   hasNextPage: boolean;
@@ -51,6 +59,13 @@ export class NotebookReads {
     const rows = await this.withViewerRole(viewerId).where('n.id', 'in', valid).where('n.deleted', '=', false).execute();
     const visible = rows.map((row) => toNotebook(row, viewerId)).filter((notebook) => permissionOf(notebook.myRole, notebook.visibility, 'read') === 'allowed');
     return new Map(visible.map((notebook) => [notebook.id, notebook]));
+  }
+
+  /** The notebooks holding a cell (one: cell ids are minted per cell, forks included), visible or not. */
+  async notebooksOfCell(cellId: string): Promise<string[]> {
+    if (!z.uuid().safeParse(cellId).success) return [];
+    const rows = await this.db.selectFrom('read.cells').select('notebook_id').where('id', '=', cellId).execute();
+    return rows.map((row) => row.notebook_id);
   }
 
   /** The version the read model has of a notebook (deleted or not, visible or not); 0 when absent. */
@@ -82,6 +97,7 @@ export class NotebookReads {
     const rows = await this.db.selectFrom('read.cells').selectAll().where('notebook_id', 'in', notebookIds).orderBy('notebook_id').orderBy('position').execute();
     return groupBy(rows, (row) => row.notebook_id, (row): Cell => ({
       id: row.id,
+      notebookId: row.notebook_id,
       kind: CellKind.parse(row.kind),
       value: row.value,
       position: row.position,
@@ -91,6 +107,32 @@ export class NotebookReads {
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     }));
+  }
+
+  /** The latest output of each of these cells that has one, keyed by {@link cellKey}; one query however many notebooks they span. */
+  async cellOutputs(cells: readonly CellRef[]): Promise<Map<string, CellOutputModel>> {
+    if (cells.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('read.cell_outputs')
+      .selectAll()
+      .where('notebook_id', 'in', [...new Set(cells.map((cell) => cell.notebookId))])
+      .where('cell_id', 'in', [...new Set(cells.map((cell) => cell.cellId))])
+      .execute();
+    return new Map(
+      rows.map((row): [string, CellOutputModel] => [
+        cellKey({ notebookId: row.notebook_id, cellId: row.cell_id }),
+        {
+          status: ExecutionStatus.parse(row.status),
+          display: row.display,
+          value: row.value,
+          html: row.html,
+          error: row.error,
+          durationMs: row.duration_ms,
+          notebookVersion: row.notebook_version,
+          executedAt: row.executed_at,
+        },
+      ]),
+    );
   }
 
   /** Collaborators of each notebook (the owner is not one), ordered by user id so answers are stable. */
@@ -129,7 +171,14 @@ export class NotebookReads {
 
   /** A notebook's activity, with its contributors, most edits first; null before anything is recorded. */
   async notebookActivity(notebookId: string): Promise<NotebookActivity | null> {
-    const activity = await this.db.selectFrom('read.notebook_activity').selectAll().where('notebook_id', '=', notebookId).executeTakeFirst();
+    // Executions come from their own projection (read-executions), which may not have seen the notebook yet.
+    const activity = await this.db
+      .selectFrom('read.notebook_activity as a')
+      .leftJoin('read.notebook_executions as e', 'e.notebook_id', 'a.notebook_id')
+      .selectAll('a')
+      .select('e.executions')
+      .where('a.notebook_id', '=', notebookId)
+      .executeTakeFirst();
     if (!activity) return null;
     const contributors = await this.db
       .selectFrom('read.notebook_contributors')
@@ -141,6 +190,7 @@ export class NotebookReads {
     return {
       edits: activity.edits,
       forks: activity.forks,
+      executions: activity.executions ?? 0,
       lastActivityAt: activity.last_activity_at,
       contributors: contributors.map((row) => ({ userId: row.user_id, edits: row.edits, lastActivityAt: row.last_activity_at })),
     };

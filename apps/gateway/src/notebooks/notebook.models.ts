@@ -1,5 +1,5 @@
-import { Field, GraphQLISODateTime, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
-import { CellKind, Visibility } from '@notebooks/contracts';
+import { Field, Float, GraphQLISODateTime, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { CellKind, ExecutionStatus, Visibility } from '@notebooks/contracts';
 import { GraphQLJSON } from 'graphql-scalars';
 
 export const Role = { OWNER: 'OWNER', EDITOR: 'EDITOR', VIEWER: 'VIEWER' } as const;
@@ -11,6 +11,7 @@ export type NotebookScope = keyof typeof NotebookScope;
 registerEnumType(CellKind.enum, { name: 'CellKind' });
 registerEnumType(Visibility.enum, { name: 'Visibility' });
 registerEnumType(Role, { name: 'Role' });
+registerEnumType(ExecutionStatus.enum, { name: 'ExecutionStatus' });
 registerEnumType(NotebookScope, {
   name: 'NotebookScope',
   valuesMap: {
@@ -20,10 +21,47 @@ registerEnumType(NotebookScope, {
   },
 });
 
+/** One cell's latest execution result (the contract's `CellOutput`). */
+@ObjectType('CellOutput')
+export class CellOutputModel {
+  @Field(() => ExecutionStatus.enum)
+  status!: ExecutionStatus;
+
+  @Field(() => String, { nullable: true, description: 'Inspector-style text form of the value, bounded in size.' })
+  display!: string | null;
+
+  @Field(() => GraphQLJSON, { nullable: true, description: 'The value as JSON, when it has a JSON form and is small enough.' })
+  value!: unknown;
+
+  @Field(() => String, { nullable: true, description: 'Rendered, sanitized HTML for MARKDOWN and HTML cells.' })
+  html!: string | null;
+
+  @Field(() => String, { nullable: true })
+  error!: string | null;
+
+  @Field(() => Float)
+  durationMs!: number;
+
+  @Field(() => Int, { description: 'The notebook version this output was computed from.' })
+  notebookVersion!: number;
+
+  @Field(() => GraphQLISODateTime)
+  executedAt!: Date;
+}
+
 @ObjectType()
 export class Cell {
   @Field(() => ID)
   id!: string;
+
+  /** The notebook the cell belongs to: its `output` is looked up by both ids (batched). */
+  notebookId!: string;
+
+  /**
+   * Resolved to `output`: when set (a run's fresh result, or null where outputs do not apply) it is
+   * answered as is; when undefined, the latest output is read from the read model.
+   */
+  output?: CellOutputModel | null;
 
   @Field(() => CellKind.enum)
   kind!: CellKind;
@@ -246,6 +284,9 @@ export class NotebookActivity {
 
   @Field(() => Int, { description: 'Times the notebook was forked.' })
   forks!: number;
+
+  @Field(() => Int, { description: 'Cells executed in the notebook: one per cell run recorded (each cell of a whole-notebook run counts), failures and timeouts included.' })
+  executions!: number;
 
   @Field(() => GraphQLISODateTime)
   lastActivityAt!: Date;

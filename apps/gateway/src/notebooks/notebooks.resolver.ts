@@ -1,15 +1,14 @@
 import { Args, Context, ID, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import type { CellKind } from '@notebooks/contracts';
 import { analyzeCell } from '@notebooks/notebook-domain';
-import { RpcException } from '@notebooks/platform';
-import { z } from 'zod';
 import { User } from '../auth/auth.models';
 import type { GatewayContext } from '../graphql/context';
-import { gatewayError, parseInput, requireViewer } from '../graphql/errors';
-import { encodeCursor, NotebookReads } from './notebook-reads';
-import { NotebookVersions } from './notebook-versions';
+import { gatewayError, requireViewer } from '../graphql/errors';
+import { NotebookPageLimits, NotebookQueries } from './notebook-queries';
+import { NotebookReads } from './notebook-reads';
 import {
   Cell,
+  CellOutputModel,
   Collaborator,
   Notebook,
   NotebookActivity,
@@ -21,99 +20,61 @@ import {
   UserActivity,
 } from './notebook.models';
 
-/** A page holds at most this many notebooks. */
-const MAX_PAGE_SIZE = 100;
-const DEFAULT_PAGE_SIZE = 20;
-
-const PageSize = z.number().int().min(0).max(MAX_PAGE_SIZE);
-const MinVersion = z.number().int().min(1).optional();
-const DEFAULT_HISTORY_PAGE = 100;
-const AfterVersion = z.number().int().min(0);
-const HistoryPageSize = z.number().int().min(0).max(1_000);
+const { defaultFirst: DEFAULT_PAGE_SIZE, defaultHistoryFirst: DEFAULT_HISTORY_PAGE } = NotebookPageLimits;
 
 /** Notebook queries and the fields of a notebook, read from the `read` schema and batched per request. */
 @Resolver(() => Notebook)
 export class NotebooksResolver {
   constructor(
     private readonly reads: NotebookReads,
-    private readonly versions: NotebookVersions,
+    private readonly queries: NotebookQueries,
   ) {}
 
   @Query(() => Notebook, {
     nullable: true,
     description: 'Null when absent or not visible to the caller. With minVersion, waits (bounded) for that version.',
   })
-  async notebook(
+  notebook(
     @Args('id', { type: () => ID }) id: string,
     @Args('minVersion', { type: () => Int, nullable: true }) minVersion: number | null,
     @Context() context: GatewayContext,
   ): Promise<Notebook | null> {
-    const version = parseInput(MinVersion, minVersion ?? undefined);
-    if (!z.uuid().safeParse(id).success) return null;
-    if (version === undefined) return context.loaders.notebook.load(id);
-    // Waits for the notebook to be visible to the caller at that version. A hidden notebook waits out
-    // the bound like a missing one and answers null like it: neither its existence nor its version shows.
-    const viewerId = context.viewer?.userId ?? null;
-    const visible = async () => (await this.reads.notebooks([id], viewerId)).get(id);
-    const found = await this.versions.poll(id, async () => {
-      const notebook = await visible();
-      return notebook && notebook.version >= version ? notebook : undefined;
-    });
-    if (found) {
-      context.loaders.notebook.clear(id).prime(id, found);
-      return found;
-    }
-    if (await visible()) throw gatewayError('UNAVAILABLE', `version ${version} of the notebook is not readable yet; retry shortly`, { minVersion: version });
-    return null;
+    return this.queries.notebook(context, id, minVersion);
   }
 
   @Query(() => NotebookConnection)
-  async notebooks(
+  notebooks(
     @Args('scope', { type: () => NotebookScope, nullable: true, defaultValue: 'MINE' }) scope: NotebookScope | null,
     @Args('first', { type: () => Int, nullable: true, defaultValue: DEFAULT_PAGE_SIZE }) first: number | null,
     @Args('after', { type: () => String, nullable: true }) after: string | null,
     @Context() context: GatewayContext,
   ): Promise<NotebookConnection> {
-    const size = parseInput(PageSize, first ?? DEFAULT_PAGE_SIZE);
-    const page = await this.reads.page(scope ?? 'MINE', context.viewer?.userId ?? null, size, after ?? undefined);
-    for (const notebook of page.notebooks) context.loaders.notebook.prime(notebook.id, notebook);
-    const edges = page.notebooks.map((node) => ({ cursor: encodeCursor(node), node }));
-    return { edges, totalCount: page.totalCount, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    return this.queries.page(context, scope ?? 'MINE', first ?? DEFAULT_PAGE_SIZE, after ?? undefined);
   }
 
   @ResolveField(() => User)
-  async owner(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<User> {
-    return shownTo(context, await context.loaders.user.load(notebook.ownerId), notebook.myRole !== null);
+  owner(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<User> {
+    return this.queries.owner(context, notebook);
   }
 
   @ResolveField(() => [Cell])
   cells(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<Cell[]> {
-    return context.loaders.cells.load(notebook);
+    return this.queries.cells(context, notebook);
   }
 
   @ResolveField(() => [Collaborator])
-  async collaborators(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<Collaborator[]> {
-    const member = notebook.myRole !== null;
-    return (await context.loaders.collaborators.load(notebook)).map((collaborator) => ({ ...collaborator, member }));
+  collaborators(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<Collaborator[]> {
+    return this.queries.collaborators(context, notebook);
   }
 
   @ResolveField(() => [NotebookEvent], { description: 'Events oldest first, after the given version.' })
-  async history(
+  history(
     @Parent() notebook: Notebook,
     @Args('afterVersion', { type: () => Int, nullable: true, defaultValue: 0 }) afterVersion: number | null,
     @Args('first', { type: () => Int, nullable: true, defaultValue: DEFAULT_HISTORY_PAGE }) first: number | null,
     @Context() context: GatewayContext,
   ): Promise<NotebookEvent[]> {
-    const after = parseInput(AfterVersion, afterVersion ?? 0);
-    const size = parseInput(HistoryPageSize, first ?? DEFAULT_HISTORY_PAGE);
-    const rows = await this.reads.history(notebook.id, after, size, notebook.version);
-    const member = notebook.myRole !== null;
-    return Promise.all(
-      rows.map(async (row) => {
-        const event = { notebookId: row.notebook_id, version: row.version, type: row.type, occurredAt: row.occurred_at, actorId: row.actor_id, data: row.data, member };
-        return withoutHiddenNotebooks(event, context);
-      }),
-    );
+    return this.queries.history(context, notebook, afterVersion ?? 0, first ?? DEFAULT_HISTORY_PAGE);
   }
 
   @ResolveField(() => NotebookSnapshot, { description: 'The notebook as it was at a version (time travel).' })
@@ -135,6 +96,7 @@ export class NotebooksResolver {
     const cells = state.cells.map(
       (cell, position): Cell => ({
         id: cell.cellId,
+        notebookId: notebook.id,
         kind: cell.kind,
         value: cell.value,
         position,
@@ -142,6 +104,7 @@ export class NotebooksResolver {
         ...analysis(cell.cellId, cell.kind, cell.value),
         createdAt: new Date(cellTimes[cell.cellId]?.createdAt ?? at ?? 0),
         updatedAt: new Date(cellTimes[cell.cellId]?.updatedAt ?? at ?? 0),
+        output: null, // outputs are not part of time travel
       }),
     );
     return { version, title: state.title, description: state.description, cells, at: new Date(at ?? 0) };
@@ -159,46 +122,32 @@ export class NotebooksResolver {
 
   /** Null when the source is gone or the caller may not see it. */
   @ResolveField(() => Notebook, { nullable: true })
-  async forkedFrom(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<Notebook | null> {
-    return notebook.forkedFromId === null ? null : context.loaders.notebook.load(notebook.forkedFromId);
+  forkedFrom(@Parent() notebook: Notebook, @Context() context: GatewayContext): Promise<Notebook | null> {
+    return this.queries.forkedFrom(context, notebook);
   }
 }
 
-/**
- * A user as the caller may see them: their email only to themselves and to members of the notebook
- * they were reached through (a public notebook's readers see names, not addresses).
- */
-function shownTo(context: GatewayContext, user: User, member: boolean): User {
-  return member || user.id === context.viewer?.userId ? user : { ...user, email: '' };
-}
-
-/**
- * History mentions other notebooks (a fork of this one, the source of this fork). One the caller
- * may not see is left out, with who made it: its existence is not theirs to learn.
- */
-async function withoutHiddenNotebooks(event: NotebookEvent, context: GatewayContext): Promise<NotebookEvent> {
-  const data = event.data as Record<string, unknown>;
-  if (event.type === 'notebook.forked' && typeof data['forkId'] === 'string' && !(await context.loaders.notebook.load(data['forkId']))) {
-    return { ...event, actorId: null, data: { atVersion: data['atVersion'] } };
+@Resolver(() => Cell)
+export class CellResolver {
+  /** A Cell reached through a notebook that was visible to the caller, so its output is too. */
+  @ResolveField(() => CellOutputModel, {
+    nullable: true,
+    description: 'The latest execution result; null until the cell has run. Always null in a snapshot: outputs are not part of time travel.',
+  })
+  async output(@Parent() cell: Cell, @Context() context: GatewayContext): Promise<CellOutputModel | null> {
+    if (cell.output !== undefined) return cell.output;
+    return context.loaders.cellOutput.load({ notebookId: cell.notebookId, cellId: cell.id });
   }
-  const source = data['forkedFrom'] as { notebookId?: unknown; version?: unknown } | null | undefined;
-  if (event.type === 'notebook.created' && typeof source?.notebookId === 'string' && !(await context.loaders.notebook.load(source.notebookId))) {
-    return { ...event, data: { ...data, forkedFrom: { version: source.version } } };
-  }
-  return event;
 }
 
 @Resolver(() => NotebookEvent)
 export class NotebookEventResolver {
+  constructor(private readonly queries: NotebookQueries) {}
+
   /** Null when the actor is unknown (a system event, or a user no longer known) or left out. */
   @ResolveField(() => User, { nullable: true })
-  async actor(@Parent() event: NotebookEvent, @Context() context: GatewayContext): Promise<User | null> {
-    if (event.actorId === null) return null;
-    const user = await context.loaders.user.load(event.actorId).catch((error: unknown) => {
-      if (error instanceof RpcException && error.code === 'NOT_FOUND') return null;
-      throw error;
-    });
-    return user && shownTo(context, user, event.member);
+  actor(@Parent() event: NotebookEvent, @Context() context: GatewayContext): Promise<User | null> {
+    return this.queries.actor(context, event);
   }
 }
 
@@ -213,8 +162,10 @@ export class NotebookContributorResolver {
 
 @Resolver(() => Collaborator)
 export class CollaboratorResolver {
+  constructor(private readonly queries: NotebookQueries) {}
+
   @ResolveField(() => User)
-  async user(@Parent() collaborator: Collaborator, @Context() context: GatewayContext): Promise<User> {
-    return shownTo(context, await context.loaders.user.load(collaborator.userId), collaborator.member === true);
+  user(@Parent() collaborator: Collaborator, @Context() context: GatewayContext): Promise<User> {
+    return this.queries.collaboratorUser(context, collaborator);
   }
 }

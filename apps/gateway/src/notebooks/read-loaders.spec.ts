@@ -1,7 +1,7 @@
 import type { NatsRpc } from '@notebooks/platform';
 import { randomUUID } from 'node:crypto';
-import type { NotebookReads } from './notebook-reads';
-import type { Notebook } from './notebook.models';
+import { cellKey, type CellRef, type NotebookReads } from './notebook-reads';
+import type { CellOutputModel, Notebook } from './notebook.models';
 import { ReadLoadersFactory } from './read-loaders';
 
 /** The read model as a port: counts the queries a request makes. */
@@ -19,6 +19,12 @@ class CountingReads {
     return new Map();
   }
 
+  /** Cells whose id starts with `ran` have an output. */
+  async cellOutputs(cells: readonly CellRef[]) {
+    this.calls.push(`cellOutputs(${cells.length})`);
+    return new Map(cells.filter((cell) => cell.cellId.startsWith('ran')).map((cell) => [cellKey(cell), output(cell.cellId)]));
+  }
+
   async collaborators(ids: readonly string[]) {
     this.calls.push(`collaborators(${ids.length})`);
     return new Map();
@@ -33,6 +39,10 @@ class CountingReads {
 function notebook(id: string, ownerId: string): Notebook {
   const at = new Date(0);
   return { id, title: id, description: null, visibility: 'PUBLIC', ownerId, forkedFromId: null, myRole: null, version: 1, createdAt: at, updatedAt: at };
+}
+
+function output(display: string): CellOutputModel {
+  return { status: 'OK', display, value: null, html: null, error: null, durationMs: 1, notebookVersion: 1, executedAt: new Date(0) };
 }
 
 describe('ReadLoadersFactory', () => {
@@ -59,6 +69,16 @@ describe('ReadLoadersFactory', () => {
       ),
     );
     expect(reads.calls.sort()).toEqual(['cells(20)', 'collaborators(20)', 'notebooks(20)', 'users(20)']);
+  });
+
+  it('answers the outputs of every cell of every notebook in one query, null for a cell that has not run', async () => {
+    const { reads, loaders } = setup();
+    const notebooks = Array.from({ length: 20 }, () => randomUUID());
+    const cells = notebooks.flatMap((notebookId) => ['ran-1', 'ran-2', 'idle'].map((cellId) => ({ notebookId, cellId })));
+    const outputs = await Promise.all([...cells, ...cells].map((cell) => loaders.cellOutput.load(cell)));
+    expect(reads.calls).toEqual(['cellOutputs(60)']);
+    expect(outputs.slice(0, 3)).toEqual([output('ran-1'), output('ran-2'), null]);
+    expect(outputs.filter((found) => found === null)).toHaveLength(40);
   });
 
   it('reads a notebook\'s content again once its version moved on, but not before', async () => {

@@ -3,8 +3,8 @@ import { AuthSubjects, UserProfile } from '@notebooks/contracts';
 import { NatsRpc, RpcException } from '@notebooks/platform';
 import DataLoader from 'dataloader';
 import type { User } from '../auth/auth.models';
-import { NotebookReads } from './notebook-reads';
-import type { Cell, Collaborator, Notebook } from './notebook.models';
+import { cellKey, NotebookReads, type CellRef } from './notebook-reads';
+import type { Cell, CellOutputModel, Collaborator, Notebook } from './notebook.models';
 
 /** A notebook's content as of a version: a newer version is a different key, so a later mutation in the same request never reads a stale cache. */
 export interface NotebookAtVersion {
@@ -15,13 +15,15 @@ export interface NotebookAtVersion {
 const atVersion = (key: NotebookAtVersion) => `${key.id}@${key.version}`;
 
 /**
- * One request's batched reads: however many notebooks a response holds, their owners, cells and
- * collaborators take one query each (DataLoader), not one per notebook.
+ * One request's batched reads: however many notebooks a response holds, their owners, cells, cell
+ * outputs and collaborators take one query each (DataLoader), not one per notebook or cell.
  */
 export interface ReadLoaders {
   /** Null when absent, deleted, or not visible to the viewer. */
   notebook: DataLoader<string, Notebook | null>;
   cells: DataLoader<NotebookAtVersion, Cell[], string>;
+  /** A cell's latest output, null until it has run. Cached for the request: a run answers its fresh outputs on the Cells it returns. */
+  cellOutput: DataLoader<CellRef, CellOutputModel | null, string>;
   collaborators: DataLoader<NotebookAtVersion, Collaborator[], string>;
   user: DataLoader<string, User>;
 }
@@ -47,6 +49,13 @@ export class ReadLoadersFactory {
           return keys.map((key) => found.get(key.id) ?? []);
         },
         { cacheKeyFn: atVersion },
+      ),
+      cellOutput: new DataLoader(
+        async (cells) => {
+          const found = await this.reads.cellOutputs(cells);
+          return cells.map((cell) => found.get(cellKey(cell)) ?? null);
+        },
+        { cacheKeyFn: cellKey },
       ),
       collaborators: new DataLoader(
         async (keys) => {

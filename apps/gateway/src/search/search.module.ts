@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { SearchResolver } from './search.resolver';
+import { SearchService } from './search.service';
 
-/** `Query.search`, answered by search-service over NATS. */
-@Module({ providers: [SearchResolver] })
+/** Search, answered by search-service over NATS: `Query.search`, and the service REST shares. */
+@Module({ providers: [SearchService, SearchResolver], exports: [SearchService] })
 export class SearchModule {}

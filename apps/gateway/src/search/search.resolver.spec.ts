@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { GatewayContext } from '../graphql/context';
 import type { Notebook } from '../notebooks/notebook.models';
 import { SearchResolver } from './search.resolver';
+import { SearchService } from './search.service';
 
 function notebook(id: string): Notebook {
   const at = new Date(0);
@@ -19,7 +20,7 @@ describe(SearchResolver.name, () => {
       clientAddress: '127.0.0.1',
       loaders: { notebook: { load: async (id: string) => (readable.has(id) ? notebook(id) : null) } },
     } as unknown as GatewayContext;
-    return { sut: new SearchResolver(rpc), context, requests };
+    return { sut: new SearchResolver(new SearchService(rpc)), context, requests };
   };
 
   it('resolves each hit to its notebook, dropping those the read model does not show', async () => {

@@ -1,5 +1,6 @@
 import type { ReadModelTables } from '@notebooks/contracts';
 import type { ProjectionDefinition } from '@notebooks/projector';
+import { projectExecutionCommit } from './executions.projection';
 import { projectNotebookCommit } from './notebooks.projection';
 import { projectUserCommit } from './users.projection';
 
@@ -25,4 +26,5 @@ export const READ_MODEL_PROJECTIONS: readonly ProjectionDefinition<ReadModelTabl
     apply: projectNotebookCommit,
   },
   { name: 'read-users', category: 'users', schema: 'read', tables: ['users'], apply: projectUserCommit },
+  { name: 'read-executions', category: 'executions', schema: 'read', tables: ['cell_outputs', 'notebook_executions'], apply: projectExecutionCommit },
 ];
