@@ -9,6 +9,7 @@ import { execution } from './scenarios/execution';
 import { memory } from './scenarios/memory';
 import { notebookSize } from './scenarios/notebook-size';
 import { readYourWrites } from './scenarios/read-your-writes';
+import { realtime } from './scenarios/realtime';
 import { replay } from './scenarios/replay';
 import { search } from './scenarios/search';
 import { timeTravel } from './scenarios/time-travel';
@@ -24,6 +25,7 @@ const SCENARIOS: Record<string, Scenario> = {
   'read-your-writes': readYourWrites,
   execution,
   memory,
+  realtime,
 };
 
 const HELP = `npm run bench -- [options]
@@ -36,6 +38,8 @@ Options:
   --seconds <n>        seconds per measurement (default 3)
   --max-ops <n>        operations per measurement at most (default 200000)
   --concurrency <list> comma-separated worker counts (default 1,8,32)
+  --subscribers <n>    realtime: graphql-ws subscribers on one notebook (default 2000)
+  --edits-per-second <n> realtime: edits a second while they listen (default 50)
   --out <dir>          where the JSON report goes (default bench-results)
   --help`;
 
@@ -46,6 +50,8 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '3' },
       'max-ops': { type: 'string', default: '200000' },
       concurrency: { type: 'string', default: '1,8,32' },
+      subscribers: { type: 'string', default: '2000' },
+      'edits-per-second': { type: 'string', default: '50' },
       out: { type: 'string', default: 'bench-results' },
       help: { type: 'boolean', default: false },
     },
@@ -67,6 +73,8 @@ async function main(): Promise<void> {
       databaseUrl: process.env.DATABASE_URL ?? postgres?.url ?? '',
       concurrencies: values.concurrency.split(',').map(Number),
       limits: { seconds: Number(values.seconds), maxOperations: Number(values['max-ops']) },
+      subscribers: Number(values.subscribers),
+      editsPerSecond: Number(values['edits-per-second']),
     };
     console.log(`machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
     const report: Record<string, unknown> = { at: new Date().toISOString(), cores: cpus().length, node: process.version };

@@ -4,6 +4,10 @@ export interface BenchContext {
   databaseUrl: string;
   concurrencies: number[];
   limits: { seconds: number; maxOperations: number };
+  /** Real-time subscribers to connect (the realtime scenario). */
+  subscribers: number;
+  /** Edits a second while they listen (the realtime scenario). */
+  editsPerSecond: number;
 }
 
 export interface ScenarioResult {

@@ -89,7 +89,8 @@ export interface ConsumerOptions {
 }
 
 /**
- * A commit read from a whole category ({@link EventStore.readCategory}): decoded, or — when its
+ * A commit read from a whole category ({@link EventStore.readCategory}) or followed by a
+ * subscription ({@link EventStore.subscribe}): decoded, or — when its
  * message is not a valid commit — the raw message and why, so the reader can park it.
  */
 export type CategoryCommit = {
@@ -106,6 +107,22 @@ export interface ReadCategoryOptions {
   toSequence?: number;
   /** Commits fetched from the log per request. */
   batchSize?: number;
+}
+
+/**
+ * Where a subscription starts: after a stream sequence, or — for one aggregate — after one of its
+ * versions (at the commit holding `afterVersion + 1`).
+ */
+export type SubscriptionStart = { afterSequence: number } | { afterVersion: number };
+
+/**
+ * Commits as they are appended, in stream order, with no gap and no repeat (see
+ * {@link EventStore.subscribe}). Iterate it once; the iteration ends after `close()`, and throws
+ * if the subscription fails (the log went away). Undecodable messages are yielded with `commit: null`.
+ */
+export interface CommitSubscription extends AsyncIterable<CategoryCommit> {
+  /** Stops the subscription and releases what it holds on the server; the iteration ends. */
+  close(): Promise<void>;
 }
 
 export interface RunningConsumer {
@@ -135,6 +152,16 @@ export interface EventStore {
   readCategory(category: EventCategory, afterSequence: number, options?: ReadCategoryOptions): AsyncIterable<CategoryCommit>;
   /** The category's last stream sequence; 0 while it is empty. */
   head(category: EventCategory): Promise<number>;
+  /**
+   * Follows one aggregate: its commits from `start` on — those stored already, then each one as
+   * it is appended — until closed (on JetStream, an ordered consumer filtered by the aggregate's
+   * subject, so catching up and going live is one gapless sequence). With `{ afterVersion }` the
+   * first commit is the one holding `afterVersion + 1`, which may hold earlier versions too: filter
+   * events by version. Without `start`, only commits appended after the call.
+   */
+  subscribe(ref: StreamRef, start?: SubscriptionStart): Promise<CommitSubscription>;
+  /** Follows a whole category after `afterSequence` (default: its head now), like {@link subscribe}. */
+  subscribeCategory(category: EventCategory, afterSequence?: number): Promise<CommitSubscription>;
 }
 export const EventStore = Symbol('EventStore');
 

@@ -7,6 +7,7 @@ import {
   NO_STREAM,
   type AppendResult,
   type CategoryCommit,
+  type CommitSubscription,
   type ConsumerOptions,
   type EventStore,
   type Expected,
@@ -15,6 +16,7 @@ import {
   type RunningConsumer,
   type StoredCommit,
   type StreamPosition,
+  type SubscriptionStart,
 } from './event-store';
 
 interface StoredMessage {
@@ -82,6 +84,25 @@ export class InMemoryEventStore implements EventStore {
 
   async head(category: EventCategory): Promise<number> {
     return this.headNow(category);
+  }
+
+  async subscribe(ref: StreamRef, start?: SubscriptionStart): Promise<CommitSubscription> {
+    assertAggregateId(ref);
+    const subject = aggregateSubject('', ref);
+    const stream = this.stream(ref.category);
+    let first: number;
+    if (start === undefined) first = this.headNow(ref.category) + 1;
+    else if ('afterSequence' in start) first = start.afterSequence + 1;
+    else {
+      const { afterVersion } = start;
+      const holding = stream.find((m) => m.subject === subject && lastVersion(decodeCommit(m.payload)) > afterVersion);
+      first = holding?.sequence ?? this.headNow(ref.category) + 1;
+    }
+    return this.follow(ref.category, first, (message) => message.subject === subject);
+  }
+
+  async subscribeCategory(category: EventCategory, afterSequence?: number): Promise<CommitSubscription> {
+    return this.follow(category, (afterSequence ?? this.headNow(category)) + 1, () => true);
   }
 
   /** Appends a message as it is, valid commit or not: how tests put garbage on the log. */
@@ -173,6 +194,44 @@ export class InMemoryEventStore implements EventStore {
         wake?.();
         this.listeners.delete(listener);
         await work;
+      },
+    };
+  }
+
+  /** Yields the matching messages from sequence `first` on, waking on each append, until closed. */
+  private follow(category: EventCategory, first: number, matches: (message: StoredMessage) => boolean): CommitSubscription {
+    const stream = this.stream(category);
+    let closed = false;
+    let wake: (() => void) | undefined;
+    const listener = () => wake?.();
+    this.listeners.add(listener);
+    const close = async () => {
+      closed = true;
+      this.listeners.delete(listener);
+      wake?.();
+    };
+    return {
+      close,
+      async *[Symbol.asyncIterator]() {
+        let next = first;
+        try {
+          while (!closed) {
+            const due = stream.filter((message) => message.sequence >= next && matches(message));
+            if (due.length === 0) {
+              // The executor runs at once: no append can slip in between the look and the wait.
+              await new Promise<void>((resolve) => (wake = resolve));
+              wake = undefined;
+              continue;
+            }
+            for (const message of due) {
+              if (closed) return;
+              next = message.sequence + 1;
+              yield toCategoryCommit(category, message.sequence, message.subject, message.payload);
+            }
+          }
+        } finally {
+          await close();
+        }
       },
     };
   }

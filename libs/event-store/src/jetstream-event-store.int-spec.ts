@@ -137,6 +137,33 @@ describe(`${JetStreamEventStore.name} on the server`, () => {
     expect(await consumers()).toBe(idle);
   });
 
+  it('follows an aggregate with an undecodable message among its commits, and leaves no consumer behind once closed', async () => {
+    const nc = await infra.connectNats();
+    const store = await JetStreamEventStore.create(nc, { namespace: infra.namespace });
+    const jsm = await jetstreamManager(nc);
+    // Executions: no other test here reads that category from its start, so the garbage stays ours.
+    const consumers = async () => (await jsm.streams.info(streamName(infra.namespace, 'executions'))).state.consumer_count;
+    const ref: StreamRef = { category: 'executions', id: randomUUID() };
+    await store.append(ref, commit, NO_STREAM);
+    const idle = await consumers();
+
+    const subscription = await store.subscribe(ref, { afterVersion: 0 });
+    expect(await consumers()).toBe(idle + 1);
+    const seen: (number | null)[] = [];
+    const iterating = (async () => {
+      for await (const item of subscription) seen.push(item.commit?.events[0]?.version ?? null);
+    })();
+    await store.append(ref, commit, 'any');
+    await jetstream(nc).publish(aggregateSubject(infra.namespace, ref), 'not a commit');
+    const deadline = Date.now() + 10_000;
+    while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await subscription.close();
+    await iterating;
+
+    expect(seen).toEqual([1, 2, null]);
+    expect(await consumers()).toBe(idle);
+  });
+
   it('parks an undecodable message as poison instead of stopping the consumer', async () => {
     const nc = await infra.connectNats();
     const store = await JetStreamEventStore.create(nc, { namespace: infra.namespace });

@@ -33,6 +33,7 @@ import {
   NO_STREAM,
   type AppendResult,
   type CategoryCommit,
+  type CommitSubscription,
   type ConsumerOptions,
   type EventStore,
   type Expected,
@@ -41,6 +42,7 @@ import {
   type RunningConsumer,
   type StoredCommit,
   type StreamPosition,
+  type SubscriptionStart,
 } from './event-store';
 
 export interface JetStreamEventStoreOptions {
@@ -203,6 +205,71 @@ export class JetStreamEventStore implements EventStore {
   async head(category: EventCategory): Promise<number> {
     const { state } = await this.jsm.streams.info(streamName(this.options.namespace, category));
     return state.last_seq;
+  }
+
+  async subscribe(ref: StreamRef, start?: SubscriptionStart): Promise<CommitSubscription> {
+    assertAggregateId(ref);
+    const subject = aggregateSubject(this.options.namespace, ref);
+    return this.follow(ref.category, subject, await this.firstSequence(ref, subject, start));
+  }
+
+  async subscribeCategory(category: EventCategory, afterSequence?: number): Promise<CommitSubscription> {
+    const after = afterSequence ?? (await this.head(category));
+    return this.follow(category, categorySubjects(this.options.namespace, category), after + 1);
+  }
+
+  /** The stream sequence a subscription to `ref` starts at. */
+  private async firstSequence(ref: StreamRef, subject: string, start: SubscriptionStart | undefined): Promise<number> {
+    if (start && 'afterSequence' in start) return start.afterSequence + 1;
+    if (start && start.afterVersion <= 0) return 1;
+    const last = await this.position(ref);
+    if (!start || last.version <= start.afterVersion) return last.sequence + 1;
+    // The aggregate's commits are in version order on the stream: a binary search over stream
+    // sequences finds the one holding afterVersion + 1 in O(log n) direct gets, however long the
+    // stream, instead of reading the aggregate from its start.
+    const stream = streamName(this.options.namespace, ref.category);
+    let found = last.sequence;
+    let low = 1;
+    let high = last.sequence - 1;
+    while (low <= high) {
+      const middle = Math.floor((low + high) / 2);
+      const next = await this.jsm.direct.getMessage(stream, { seq: middle, next_by_subj: subject });
+      if (!next || next.seq >= found) {
+        high = middle - 1; // no commit of the aggregate in [middle, found)
+      } else if (lastVersion(decodeCommit(next.data)) > start.afterVersion) {
+        found = next.seq;
+        high = middle - 1;
+      } else {
+        low = next.seq + 1;
+      }
+    }
+    return found;
+  }
+
+  /** An ordered consumer on `subject` from `first` on: recreated by the client after a gap, deleted when closed. */
+  private async follow(category: EventCategory, subject: string, first: number): Promise<CommitSubscription> {
+    const consumer = await this.js.consumers.get(streamName(this.options.namespace, category), {
+      filter_subjects: subject,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: Math.max(1, first),
+    });
+    const messages = await consumer.consume({ max_messages: 256 });
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        await messages.close().catch(() => undefined);
+        await consumer.delete().catch(() => undefined); // else it lingers on the server until inactive
+      })());
+    return {
+      close,
+      async *[Symbol.asyncIterator]() {
+        try {
+          for await (const message of messages) yield toCategoryCommit(category, message.seq, message.subject, message.data);
+        } finally {
+          await close();
+        }
+      },
+    };
   }
 
   async consume(options: ConsumerOptions): Promise<RunningConsumer> {

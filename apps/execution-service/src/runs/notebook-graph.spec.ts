@@ -20,11 +20,19 @@ describe(withDependents.name, () => {
   });
 
   it('follows names that are no longer defined (a deleted cell) to their readers', () => {
-    expect(withDependents(cells, [], ['y'])).toEqual(['c', 'd']);
+    const withoutY = cells.filter((cell) => cell.id !== 'b');
+    expect(withDependents(withoutY, [], ['y'])).toEqual(['c', 'd']);
   });
 
   it('ignores cells the notebook no longer has', () => {
     expect(withDependents(cells, ['gone'])).toEqual([]);
+  });
+
+  it('re-runs the other definitions of a name when a duplicate appears or goes away', () => {
+    const twice = programsOf([cell('a', 'x = 1'), cell('b', 'y = x'), cell('c', 'x = 2')]);
+    expect(withDependents(twice, ['c'])).toEqual(['a', 'b', 'c']);
+    const once = programsOf([cell('a', 'x = 1'), cell('b', 'y = x')]);
+    expect(withDependents(once, [], ['x'])).toEqual(['a', 'b']);
   });
 
   it('terminates on circular definitions', () => {

@@ -1,10 +1,15 @@
 import type { CellContent } from '@notebooks/contracts';
 import { cellProgram, type CellProgram } from '@notebooks/notebook-domain';
+import { createHash } from 'node:crypto';
 import type { SandboxCell } from '../sandbox/sandbox';
 
-/** Parsed programs by kind and source: a notebook's unchanged cells are not parsed again on each run. */
-const programs = new Map<string, CellProgram>();
-const PROGRAM_CACHE_SIZE = 20_000;
+/**
+ * Parsed programs by a digest of kind and source: a notebook's unchanged cells are not parsed again
+ * on each run. Bounded by the characters the programs hold, since one cell may be 256 KiB.
+ */
+const programs = new Map<string, { program: CellProgram; size: number }>();
+const PROGRAM_CACHE_CHARS = 32 * 1024 * 1024;
+let cachedChars = 0;
 
 /** The notebook's cells as programs for the sandbox, in notebook order. */
 export function programsOf(cells: readonly CellContent[]): SandboxCell[] {
@@ -12,16 +17,21 @@ export function programsOf(cells: readonly CellContent[]): SandboxCell[] {
 }
 
 function cachedProgram(cell: CellContent): CellProgram {
-  const key = `${cell.kind}\u0000${cell.value}`;
-  let program = programs.get(key);
-  if (program) {
+  const key = createHash('sha256').update(cell.kind).update('\u0000').update(cell.value).digest('base64');
+  let entry = programs.get(key);
+  if (entry) {
     programs.delete(key);
   } else {
-    program = cellProgram(cell.kind, cell.value);
-    if (programs.size >= PROGRAM_CACHE_SIZE) programs.delete(programs.keys().next().value as string);
+    entry = { program: cellProgram(cell.kind, cell.value), size: cell.value.length };
+    cachedChars += entry.size;
+    for (const [oldest, { size }] of programs) {
+      if (cachedChars <= PROGRAM_CACHE_CHARS) break;
+      programs.delete(oldest);
+      cachedChars -= size;
+    }
   }
-  programs.set(key, program);
-  return program;
+  programs.set(key, entry);
+  return entry.program;
 }
 
 /**
@@ -32,9 +42,15 @@ function cachedProgram(cell: CellContent): CellProgram {
 export function withDependents(cells: readonly SandboxCell[], changed: Iterable<string>, names: Iterable<string> = []): string[] {
   const byId = new Map(cells.map((cell) => [cell.id, cell]));
   const readers = new Map<string, string[]>();
+  const definers = new Map<string, string[]>();
+  const add = (index: Map<string, string[]>, name: string, id: string) => {
+    const ids = index.get(name);
+    if (ids) ids.push(id);
+    else index.set(name, [id]);
+  };
   for (const cell of cells) {
-    const inputs = cell.program.type === 'invalid' ? [] : cell.program.inputs;
-    for (const input of inputs) readers.set(input, [...(readers.get(input) ?? []), cell.id]);
+    for (const input of cell.program.type === 'invalid' ? [] : cell.program.inputs) add(readers, input, cell.id);
+    if (cell.program.name !== null) add(definers, cell.program.name, cell.id);
   }
   const selected = new Set<string>();
   const pendingNames = [...names];
@@ -51,7 +67,10 @@ export function withDependents(cells: readonly SandboxCell[], changed: Iterable<
     const name = pendingNames.pop() as string;
     if (seenNames.has(name)) continue;
     seenNames.add(name);
+    // Readers of the name, and every other cell defining it: a duplicate appearing or going away
+    // changes those too ("defined more than once", or not any more).
     for (const id of readers.get(name) ?? []) visit(id);
+    for (const id of definers.get(name) ?? []) visit(id);
   }
   return cells.filter((cell) => selected.has(cell.id)).map((cell) => cell.id);
 }

@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { eventDecoder, type NotebookEvent } from '@notebooks/contracts';
 import { EventStore, type DeliveredCommit, type RunningConsumer } from '@notebooks/event-store';
 import { notebookDecider, type NotebookState } from '@notebooks/notebook-domain';
+import { CONFIG } from '@notebooks/platform';
+import type { ExecutionConfig } from '../service';
 import { programsOf } from './notebook-graph';
 import { NotebookRuns, type RunScope } from './runs.service';
 
@@ -9,7 +11,9 @@ const decode = eventDecoder('notebooks');
 /** The durable consumer's name (deploy/ scales execution-service on its lag). */
 export const REACTIVE_CONSUMER = 'execution-runs';
 /** Notebooks whose last seen state is kept, to tell precisely which cells an edit touched. */
-const VIEWS = 2_000;
+const VIEWS = 500;
+/** Commits per batch: coalesced per notebook into one run each. */
+const BATCH_SIZE = 16;
 
 interface Dirty {
   all: boolean;
@@ -35,15 +39,17 @@ export class ReactiveRuns implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     @Inject(EventStore) private readonly store: EventStore,
     private readonly runs: NotebookRuns,
+    @Inject(CONFIG) private readonly config: ExecutionConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     this.consumer = await this.store.consume({
       category: 'notebooks',
       name: REACTIVE_CONSUMER,
-      batchSize: 32,
-      // A batch waits for its runs, each bounded by the deadline; redelivery must not overtake them.
-      ackWaitMs: 120_000,
+      batchSize: BATCH_SIZE,
+      // A batch waits for its runs, each bounded by the deadline (plus the kill's grace), as many at
+      // a time as there are workers: redelivery must not overtake them.
+      ackWaitMs: (Math.ceil(BATCH_SIZE / this.config.EXECUTION_WORKERS) + 1) * (this.config.EXECUTION_DEADLINE_MS + 2_000) + 30_000,
       handle: (batch) => this.handle(batch),
       onPoison: async (message) => {
         this.logger.error({ sequence: message.sequence, subject: message.subject, error: message.error }, 'skipped a notebook commit reactive runs cannot read');

@@ -37,7 +37,7 @@ export interface RunOptions {
 @Injectable()
 export class NotebookRuns {
   private readonly logger = new Logger(NotebookRuns.name);
-  private readonly cache = new AggregateCache<NotebookState>(2_000);
+  private readonly cache = new AggregateCache<NotebookState>(500);
   private readonly limits: SandboxLimits;
 
   constructor(

@@ -30,6 +30,7 @@ export const GUEST_HARNESS = String.raw`
   const create = Object.create;
   const keys = Object.keys;
   const getPrototypeOf = Object.getPrototypeOf;
+  const freeze = Object.freeze;
   const apply = Reflect.apply;
   const isArray = Array.isArray;
   const indirectEval = eval;
@@ -67,7 +68,10 @@ export const GUEST_HARNESS = String.raw`
   G.requestAnimationFrame = function (callback) { frames[++frameSeq] = callback; return frameSeq; };
   G.cancelAnimationFrame = function (id) { delete frames[id]; };
   function addTimer(callback, ms, args, repeat) {
-    const delay = +ms > 0 ? +ms : 0;
+    // As browsers do: a delay that is not a positive finite number is 0, and it is at most 2^31 - 1.
+    let delay = +ms;
+    if (!(delay > 0)) delay = 0;
+    if (delay > 2147483647) delay = 2147483647;
     const timer = create(null);
     timer.callback = callback;
     timer.args = args;
@@ -111,7 +115,8 @@ export const GUEST_HARNESS = String.raw`
 
   // md and html produce a marker the host renders (markdown) and sanitizes; nothing is parsed here.
   const markers = new WeakSet();
-  function template(kind, strings, values) {
+  function template(tag, strings, values) {
+    const kind = tag === 'html' ? 'html' : 'md';
     let source = '';
     for (let i = 0; i < strings.length; ++i) {
       source += strings[i];
@@ -121,6 +126,7 @@ export const GUEST_HARNESS = String.raw`
     const marker = create(null);
     marker.kind = kind;
     marker.source = source;
+    freeze(marker);
     apply(weakSetAdd, markers, [marker]);
     return marker;
   }
@@ -201,7 +207,7 @@ export const GUEST_HARNESS = String.raw`
     try {
       if (error instanceof RuntimeError) return bound(StringOf(error.message), limits.displayMax);
       if (error !== null && typeof error === 'object' && isErrorLike(error)) return bound(apply(errorToString, error, []), limits.displayMax);
-      return 'Error: the cell threw ' + inspect(error, 0);
+      return bound('Error: the cell threw ' + inspect(error, 0), limits.displayMax);
     } catch (failure) {
       return 'Error: the cell threw a value that cannot be described';
     }
@@ -217,19 +223,19 @@ export const GUEST_HARNESS = String.raw`
       case 'number': return Object.is(value, -0) ? '-0' : StringOf(value);
       case 'bigint': return StringOf(value) + 'n';
       case 'boolean': case 'undefined': return StringOf(value);
-      case 'symbol': return 'Symbol(' + StringOf(value.description ?? '') + ')';
+      case 'symbol': return 'Symbol(' + bound(StringOf(value.description ?? ''), 100) + ')';
       case 'function': {
         const source = apply(functionToString, value, []);
         const kind = /^class\b/.test(source) ? 'class' : 'ƒ';
-        return kind + ' ' + StringOf(value.name || '') + (kind === 'ƒ' ? '(…)' : ' {…}');
+        return kind + ' ' + bound(StringOf(value.name || ''), 100) + (kind === 'ƒ' ? '(…)' : ' {…}');
       }
     }
     if (value === null) return 'null';
     if (apply(weakSetHas, markers, [value])) return value.source;
     const proto = getPrototypeOf(value);
     if (proto === DateProto) { try { return apply(dateToISOString, value, []); } catch (e) { return 'Invalid Date'; } }
-    if (proto === RegExpProto) return apply(regExpToString, value, []);
-    if (isErrorLike(value)) return apply(errorToString, value, []);
+    if (proto === RegExpProto) return bound(apply(regExpToString, value, []), 200);
+    if (isErrorLike(value)) return bound(apply(errorToString, value, []), 200);
     const items = [];
     let label;
     let total;
@@ -257,8 +263,8 @@ export const GUEST_HARNESS = String.raw`
       return 'Set(' + total + ') {' + listed(items, total) + '}';
     }
     const names = keys(value);
-    for (let i = 0; i < names.length && items.length < room; ++i) items[items.length] = names[i] + ': ' + inspect(value[names[i]], depth + 1);
-    label = proto === ObjectProto || proto === null ? 'Object' : StringOf((proto.constructor && proto.constructor.name) || 'Object');
+    for (let i = 0; i < names.length && items.length < room; ++i) items[items.length] = bound(names[i], 100) + ': ' + inspect(value[names[i]], depth + 1);
+    label = proto === ObjectProto || proto === null ? 'Object' : bound(StringOf((proto.constructor && proto.constructor.name) || 'Object'), 100);
     return label + ' {' + listed(items, names.length) + '}';
   }
   function listed(items, total) {
@@ -322,7 +328,7 @@ export const GUEST_HARNESS = String.raw`
             record.json = boundedJson(value);
           }
         } catch (error) {
-          record.display = 'the value cannot be described: ' + errorText(error);
+          record.display = bound('the value cannot be described: ' + errorText(error), limits.displayMax);
           record.json = null;
         }
       },

@@ -7,13 +7,14 @@ import type { SandboxRequest } from './sandbox';
  */
 export type ToWorker = { type: 'init'; runtimeSource: string } | { type: 'run'; runId: number; request: SandboxRequest };
 
+/** Generous ceilings over the sandbox's own bounds (sandbox.ts): a worker that exceeds them is not believed. */
 const CellResult = z.object({
-  cellId: z.string(),
+  cellId: z.string().max(200),
   status: z.enum(['OK', 'ERROR', 'TIMEOUT']),
-  display: z.string().nullable(),
+  display: z.string().max(20_000).nullable(),
   value: z.json(),
-  html: z.string().nullable(),
-  error: z.string().nullable(),
+  html: z.string().max(256 * 1024).nullable(),
+  error: z.string().max(20_000).nullable(),
   durationMs: z.number().min(0),
 });
 

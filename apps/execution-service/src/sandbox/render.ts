@@ -1,7 +1,9 @@
 import MarkdownIt from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
 
-const markdown = new MarkdownIt({ html: true, linkify: true });
+// Reference-style links are off: one long URL defined once and used thousands of times would
+// multiply a cell's bounded source into an unbounded page.
+const markdown = new MarkdownIt({ html: true, linkify: true }).disable('reference');
 
 /** What survives sanitizing: document markup, no scripts, styles, frames, forms or event handlers. */
 const SANITIZE: sanitizeHtml.IOptions = {

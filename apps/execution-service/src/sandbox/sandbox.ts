@@ -85,6 +85,11 @@ const COLLECT_MS = 250;
 const YIELD_EVERY_MS = 20;
 /** Promise jobs run between checks of the run's state, so a flood of them cannot hide that it has settled. */
 const JOBS_PER_TURN = 1_000;
+/**
+ * A value nested deeper than this has no JSON form here: whoever decodes it later (validation,
+ * projections, clients) may recurse, and no notebook value worth showing nests that deep.
+ */
+const MAX_JSON_DEPTH = 64;
 
 let engine: Promise<QuickJSWASMModule> | undefined;
 
@@ -113,34 +118,47 @@ export async function runInSandbox(request: SandboxRequest): Promise<SandboxOutc
   runtime.setInterruptHandler(() => Date.now() > cutoff);
   const context = runtime.newContext();
   const handles: QuickJSHandle[] = [];
-  let end: RunEnd = { failure: 'the sandbox could not start' };
-  try {
-    let harness: Harness;
+  const outcome = await runWith(context, handles, request, {
+    pump: (harness) => pump(runtime, harness, deadline, limits.generatorBudgetMs),
+    collecting: () => (cutoff = Date.now() + COLLECT_MS),
+  });
+  // An interrupted run can leave the engine's heap inconsistent, and freeing it then aborts the
+  // whole WebAssembly instance: such a runtime is abandoned with its worker (not reusable). Freeing
+  // can abort after other failures too (e.g. out of memory); the results stand, the worker retires.
+  if (outcome.reusable) {
     try {
-      harness = loadHarness(context, handles);
-      harness.call('start', JSON.stringify({ cells: request.cells.map((cell) => guestCell(cell, request.observe)), limits: guestLimits(limits) }));
-    } catch (error) {
-      return { results: failAll(request.observe, 'ERROR', `the sandbox could not start: ${messageOf(error)}`), reusable: false };
-    }
-    end = await pump(runtime, harness, deadline, startedAt + limits.generatorBudgetMs);
-    cutoff = Date.now() + COLLECT_MS;
-    let records: CellRecords;
-    try {
-      records = CellRecords.parse(JSON.parse(harness.call('drain')));
-    } catch (error) {
-      end = { failure: messageOf(error) };
-      return { results: failAll(request.observe, 'ERROR', `the sandbox's results could not be read: ${messageOf(error)}`), reusable: false };
-    }
-    return { results: request.observe.map((cellId) => toResult(cellId, records[cellId], end, limits)), reusable: end === 'settled' || end === 'stalled' };
-  } finally {
-    // An interrupted run can leave the engine's heap inconsistent, and freeing it then aborts the
-    // whole WebAssembly instance: such a runtime is abandoned with its worker (not reusable).
-    if (end === 'settled' || end === 'stalled') {
       for (const handle of handles) if (handle.alive) handle.dispose();
       context.dispose();
       runtime.dispose();
+    } catch {
+      return { ...outcome, reusable: false };
     }
   }
+  return outcome;
+}
+
+async function runWith(
+  context: QuickJSContext,
+  handles: QuickJSHandle[],
+  request: SandboxRequest,
+  steps: { pump(harness: Harness): Promise<RunEnd>; collecting(): void },
+): Promise<SandboxOutcome> {
+  let harness: Harness;
+  try {
+    harness = loadHarness(context, handles);
+    harness.call('start', JSON.stringify({ cells: request.cells.map((cell) => guestCell(cell, request.observe)), limits: guestLimits(request.limits) }));
+  } catch (error) {
+    return { results: failAll(request.observe, 'ERROR', `the sandbox could not start: ${messageOf(error)}`), reusable: false };
+  }
+  const end = await steps.pump(harness);
+  steps.collecting();
+  let records: CellRecords;
+  try {
+    records = CellRecords.parse(JSON.parse(harness.call('drain')));
+  } catch (error) {
+    return { results: failAll(request.observe, 'ERROR', `the sandbox's results could not be read: ${messageOf(error)}`), reusable: false };
+  }
+  return { results: request.observe.map((cellId) => toResult(cellId, records[cellId], end, request.limits)), reusable: end === 'settled' || end === 'stalled' };
 }
 
 /** The observed cells' results, and whether the process may run another notebook. */
@@ -152,8 +170,10 @@ export interface SandboxOutcome {
 
 type RunEnd = 'settled' | 'deadline' | 'stalled' | { failure: string };
 
-async function pump(runtime: QuickJSRuntime, harness: Harness, deadline: number, generatorCutoff: number): Promise<RunEnd> {
+async function pump(runtime: QuickJSRuntime, harness: Harness, deadline: number, generatorBudgetMs: number): Promise<RunEnd> {
   let yieldedAt = Date.now();
+  /** When only generators were left running: their budget counts from then. */
+  let generatorsAloneSince: number | null = null;
   for (;;) {
     const jobs = runtime.executePendingJobs(JOBS_PER_TURN);
     if (jobs.error) {
@@ -170,7 +190,13 @@ async function pump(runtime: QuickJSRuntime, harness: Harness, deadline: number,
     } catch (error) {
       return Date.now() > deadline ? 'deadline' : { failure: messageOf(error) };
     }
-    if (state.pending === 0 && (state.generators === 0 || Date.now() >= generatorCutoff)) return 'settled';
+    if (state.pending === 0) {
+      if (state.generators === 0) return 'settled';
+      generatorsAloneSince ??= Date.now();
+      if (Date.now() - generatorsAloneSince >= generatorBudgetMs) return 'settled';
+    } else {
+      generatorsAloneSince = null;
+    }
     if (runtime.hasPendingJob() || state.frames) {
       if (Date.now() - yieldedAt >= YIELD_EVERY_MS) {
         await yieldToEventLoop();
@@ -207,16 +233,37 @@ function toResult(cellId: string, record: z.infer<typeof CellRecord> | undefined
   if (record.status === 'ERROR') {
     // The engine's interrupt at the deadline surfaces as an error inside the cell that was running.
     if (end === 'deadline' && record.error === 'InternalError: interrupted') return { ...base, status: 'TIMEOUT', error: pendingReason(end, limits) };
-    return { ...base, status: 'ERROR', error: record.error ?? 'Error' };
+    return { ...base, status: 'ERROR', error: bounded(record.error ?? 'Error', limits.displayMax) };
   }
   return {
     ...base,
     status: 'OK',
     error: null,
-    display: record.display,
-    value: record.json === null ? null : (JSON.parse(record.json) as z.core.util.JSONType),
+    display: record.display === null ? null : bounded(record.display, limits.displayMax),
+    value: record.json === null || record.json.length > limits.valueMax || nestedDeeper(record.json, MAX_JSON_DEPTH) ? null : (JSON.parse(record.json) as z.core.util.JSONType),
     html: record.markup === null || record.markupKind === null ? null : boundHtml(renderCellHtml(record.markupKind, record.markup), limits),
   };
+}
+
+/** Whether JSON text nests arrays and objects deeper than `max` (checked without recursion). */
+export function nestedDeeper(json: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const char = json[i];
+    if (inString) {
+      if (char === '\\') i++;
+      else if (char === '"') inString = false;
+    } else if (char === '"') inString = true;
+    else if (char === '[' || char === '{') {
+      if (++depth > max) return true;
+    } else if (char === ']' || char === '}') depth--;
+  }
+  return false;
+}
+
+function bounded(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 function pendingReason(end: RunEnd, limits: SandboxLimits): string {
@@ -248,7 +295,7 @@ export function factoryOf(program: Exclude<CellProgram, { type: 'invalid' }>): s
   const params = program.inputs.join(', ');
   if (program.type === 'template') {
     const values = program.expressions.map((expression) => `(${expression}\n)`).join(', ');
-    return `(function (__cell_template__) { return function (${params}) { return __cell_template__(${JSON.stringify(program.tag)}, ${JSON.stringify(program.strings)}, [${values}]); }; })`;
+    return `(function (__cell_template__) { return ${program.async ? 'async ' : ''}function (${params}) { return __cell_template__(${JSON.stringify(program.tag)}, ${JSON.stringify(program.strings)}, [${values}]); }; })`;
   }
   return `(function () { return ${program.async ? 'async ' : ''}function${program.generator ? '*' : ''} (${params}) ${program.body}; })`;
 }
@@ -276,7 +323,12 @@ function loadHarness(context: QuickJSContext, handles: QuickJSHandle[]): Harness
   };
   const dump = (handle: QuickJSHandle): string => {
     try {
-      return String(context.dump(handle));
+      const error: unknown = context.dump(handle);
+      if (typeof error === 'object' && error !== null && 'message' in error) {
+        const { name, message } = error as { name?: unknown; message?: unknown };
+        return `${typeof name === 'string' ? name : 'Error'}: ${String(message)}`.slice(0, 500);
+      }
+      return String(error).slice(0, 500);
     } finally {
       handle.dispose();
     }

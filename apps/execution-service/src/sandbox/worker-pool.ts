@@ -40,6 +40,7 @@ const PAGE_BYTES = 4096;
 
 interface Job {
   request: SandboxRequest;
+  explicit: boolean;
   resolve(results: CellResult[]): void;
 }
 
@@ -74,9 +75,13 @@ export class SandboxPool {
    */
   run(request: SandboxRequest, refuseWhenSaturated = true): Promise<CellResult[]> {
     if (this.stopping) return Promise.resolve(failAll(request.observe, 'ERROR', 'execution-service is shutting down'));
-    if (refuseWhenSaturated && this.queue.length >= this.options.maxQueue) return Promise.reject(new SandboxPoolSaturated(this.queue.length));
+    if (refuseWhenSaturated && !this.hasIdleWorker()) {
+      // Only runs that could be refused count: background runs must not crowd callers out.
+      const waiting = this.queue.filter((job) => job.explicit).length;
+      if (waiting >= this.options.maxQueue) return Promise.reject(new SandboxPoolSaturated(waiting));
+    }
     return new Promise((resolvePromise) => {
-      this.queue.push({ request, resolve: resolvePromise });
+      this.queue.push({ request, explicit: refuseWhenSaturated, resolve: resolvePromise });
       this.dispatch();
     });
   }
@@ -88,19 +93,32 @@ export class SandboxPool {
     await Promise.all([...this.workers].map((worker) => worker.stop()));
   }
 
+  private hasIdleWorker(): boolean {
+    return [...this.workers].some((worker) => worker.idle);
+  }
+
   private dispatch(): void {
     for (const worker of this.workers) {
       const job = worker.idle ? this.queue.shift() : undefined;
       if (!job) continue;
-      void worker.run(job.request).then((results) => {
-        job.resolve(results);
-        this.afterRun(worker);
-      });
+      void worker
+        .run(job.request)
+        .catch((error: unknown) => failAll(job.request.observe, 'ERROR', `the run could not be handed to a sandbox: ${error instanceof Error ? error.message : String(error)}`))
+        .then(async (results) => {
+          job.resolve(results);
+          await this.afterRun(worker);
+        });
     }
   }
 
-  private afterRun(worker: SandboxWorker): void {
-    if (worker.alive && worker.grownBy() > RECYCLE_GROWTH_BYTES) void worker.stop();
+  /** A worker that grew a lot is replaced before it runs anything else; then the queue moves on. */
+  private async afterRun(worker: SandboxWorker): Promise<void> {
+    if (worker.alive) {
+      worker.checking = true;
+      const grown = await worker.grownBy();
+      worker.checking = false;
+      if (grown > RECYCLE_GROWTH_BYTES) await worker.stop();
+    }
     this.dispatch();
   }
 
@@ -135,11 +153,12 @@ class SandboxWorker {
   readonly ready: Promise<void>;
   busy = false;
   alive = true;
+  /** Between runs, while its memory is read: not idle. */
+  checking = false;
   private readonly child: ChildProcess;
   private current: { runId: number; settle(results: CellResult[]): void } | undefined;
   private nextRunId = 1;
   private startRss = 0;
-  private lastRss = 0;
   private readonly exited: Promise<void>;
 
   constructor(
@@ -163,7 +182,7 @@ class SandboxWorker {
     this.exited = new Promise((done) => this.child.once('exit', () => done()));
     this.ready = new Promise<void>((resolveReady, rejectReady) => {
       const onMessage = (raw: unknown) => {
-        const message = FromWorker.safeParse(raw);
+        const message = parseMessage(raw);
         if (message.success && message.data.type === 'ready') {
           this.child.off('exit', onEarlyExit);
           this.readyResolved = true;
@@ -193,7 +212,7 @@ class SandboxWorker {
   }
 
   get idle(): boolean {
-    return this.usable && !this.busy;
+    return this.usable && !this.busy && !this.checking;
   }
 
   private readyResolved = false;
@@ -207,6 +226,8 @@ class SandboxWorker {
       const deadline = setTimeout(() => this.kill('deadline', 'TIMEOUT', `the run exceeded its ${request.limits.deadlineMs} ms deadline; its sandbox was stopped`), request.limits.deadlineMs + this.options.graceMs);
       const watchdog = setInterval(() => {
         void this.memory().then((rss) => {
+          // A reading that comes back after its run ended says nothing about the next one.
+          if (this.current?.runId !== runId) return;
           if (rss > this.options.workerMemoryBytes) this.kill('memory', 'ERROR', `the run exceeded the memory limit of ${Math.round(this.options.workerMemoryBytes / 2 ** 20)} MiB`);
         });
       }, MEMORY_CHECK_MS);
@@ -221,16 +242,24 @@ class SandboxWorker {
           resolveRun(results);
         },
       };
-      this.send({ type: 'run', runId, request });
+      try {
+        this.send({ type: 'run', runId, request });
+      } catch (error) {
+        this.current.settle(failAll(request.observe, 'ERROR', `the run could not be sent to its sandbox: ${error instanceof Error ? error.message : String(error)}`));
+      }
     });
   }
 
-  grownBy(): number {
-    return this.lastRss - this.startRss;
+  /** Resident memory gained since the worker was ready. */
+  async grownBy(): Promise<number> {
+    return (await this.memory()) - this.startRss;
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
+    // Retired from now on: nothing is dispatched to a worker on its way out.
+    const wasAlive = this.alive;
+    this.alive = false;
+    if (wasAlive && this.child.exitCode === null && this.child.signalCode === null) {
       if (this.busy) await Promise.race([this.settled(), this.exited]);
       this.child.kill('SIGKILL');
     }
@@ -249,7 +278,8 @@ class SandboxWorker {
   }
 
   private kill(reason: KillReason, status: 'ERROR' | 'TIMEOUT', error: string): void {
-    if (!this.current || !this.alive) return;
+    // A worker on its way out (stop() waiting for its run) is still killed when its run overruns.
+    if (!this.current || this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.alive = false;
     this.options.onKill?.(reason);
     this.current.settle(failAll(this.currentObserve, status, error));
@@ -257,9 +287,9 @@ class SandboxWorker {
   }
 
   private onMessage(raw: unknown): void {
-    const message = FromWorker.safeParse(raw);
+    const message = parseMessage(raw);
     if (!message.success) {
-      this.options.onWorkerError?.(new Error(`sandbox worker sent an invalid message: ${message.error.message}`));
+      this.options.onWorkerError?.(new Error(`sandbox worker sent an invalid message: ${message.error}`));
       this.child.kill('SIGKILL');
       return;
     }
@@ -271,7 +301,6 @@ class SandboxWorker {
     // Only the cells asked for, each once: a compromised worker cannot report others.
     const results = message.data.results.filter((result) => observed.delete(result.cellId));
     this.current.settle([...results, ...failAll([...observed], 'ERROR', 'the sandbox reported no result for this cell')]);
-    void this.memory().then((rss) => (this.lastRss = rss));
   }
 
   private send(message: ToWorker): void {
@@ -288,5 +317,19 @@ class SandboxWorker {
     } catch {
       return 0;
     }
+  }
+}
+
+/**
+ * A worker's message, validated. A compromised worker could send anything, including values that
+ * make validation itself throw (e.g. nesting deep enough to exhaust the stack): that is an invalid
+ * message too, never an exception in the service.
+ */
+function parseMessage(raw: unknown): { success: true; data: FromWorker } | { success: false; error: string } {
+  try {
+    const parsed = FromWorker.safeParse(raw);
+    return parsed.success ? { success: true, data: parsed.data } : { success: false, error: parsed.error.message };
+  } catch (error) {
+    return { success: false, error: error instanceof Error ? error.message : String(error) };
   }
 }

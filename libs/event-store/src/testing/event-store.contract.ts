@@ -6,6 +6,7 @@ import {
   NO_STREAM,
   RetryLater,
   type CategoryCommit,
+  type CommitSubscription,
   type DeliveredCommit,
   type EventStore,
   type NewCommit,
@@ -33,6 +34,22 @@ async function collectCategory(iterable: AsyncIterable<CategoryCommit>): Promise
   const all: CategoryCommit[] = [];
   for await (const item of iterable) all.push(item);
   return all;
+}
+
+/** Iterates a subscription in the background: what it yielded so far, and `stop()` that closes it and waits for the iteration to end. */
+function follow(subscription: CommitSubscription) {
+  const seen: CategoryCommit[] = [];
+  const iterating = (async () => {
+    for await (const item of subscription) seen.push(item);
+  })();
+  return {
+    seen,
+    versions: () => seen.map((c) => c.commit?.events.map((e) => e.version)),
+    stop: async () => {
+      await subscription.close();
+      await iterating;
+    },
+  };
 }
 
 async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
@@ -236,6 +253,82 @@ export function eventStoreContract(name: string, create: () => Promise<ContractS
 
         expect(seen).toHaveLength(2);
         expect(await collectCategory(store.readCategory('executions', before))).toHaveLength(5);
+      });
+    });
+
+    describe('subscriptions', () => {
+      it('follow an aggregate after a version: the stored commits first, then each one as it is appended, in order, nothing of others', async () => {
+        const ref = newRef();
+        const other = newRef();
+        await store.append(ref, commitOf(event(1)), 'any');
+        await store.append(other, commitOf(event(1)), 'any');
+        await store.append(ref, commitOf(event(2), event(3)), 'any');
+        await store.append(ref, commitOf(event(4)), 'any');
+
+        const following = follow(await store.subscribe(ref, { afterVersion: 2 }));
+        await store.append(other, commitOf(event(2)), 'any');
+        const fifth = await store.append(ref, commitOf(event(5)), 'any');
+        await eventually(() => following.seen.length >= 3);
+        await store.append(ref, commitOf(event(6)), 'any');
+        await eventually(() => following.seen.length >= 4);
+        await following.stop();
+
+        // The commit holding version 3 comes whole: version 2 rides along, for the reader to filter.
+        expect(following.versions()).toEqual([[2, 3], [4], [5], [6]]);
+        expect(following.seen.every((c) => c.ref.id === ref.id && c.commit?.streamId === ref.id)).toBe(true);
+        expect(following.seen[2]?.sequence).toBe(fifth.sequence);
+      });
+
+      it('start at the first commit after version 0, at the next commit after the current version or without a start, and after a sequence', async () => {
+        const ref = newRef();
+        const first = await store.append(ref, commitOf(event(1)), 'any');
+        await store.append(ref, commitOf(event(2)), 'any');
+        const fromStart = follow(await store.subscribe(ref, { afterVersion: 0 }));
+        const fromCurrent = follow(await store.subscribe(ref, { afterVersion: 2 }));
+        const fromFuture = follow(await store.subscribe(ref, { afterVersion: 7 }));
+        const fromNow = follow(await store.subscribe(ref));
+        const afterFirst = follow(await store.subscribe(ref, { afterSequence: first.sequence }));
+        await store.append(ref, commitOf(event(3)), 'any');
+        await eventually(() => [fromStart, fromCurrent, fromNow, afterFirst].every((f) => f.seen.some((c) => c.commit?.events[0]?.version === 3)));
+        await Promise.all([fromStart, fromCurrent, fromFuture, fromNow, afterFirst].map((f) => f.stop()));
+
+        expect(fromStart.versions()).toEqual([[1], [2], [3]]);
+        expect(fromCurrent.versions()).toEqual([[3]]);
+        expect(fromNow.versions()).toEqual([[3]]);
+        expect(afterFirst.versions()).toEqual([[2], [3]]);
+        expect(fromFuture.versions()).toEqual([[3]]);
+      });
+
+      it('find the commit holding a version among many of other aggregates', async () => {
+        const ref = newRef();
+        for (let version = 1; version <= 40; version++) {
+          await store.append(ref, commitOf(event(version)), 'any');
+          for (let i = 0; i < version % 4; i++) await store.append(newRef(), commitOf(event(i)), NO_STREAM);
+        }
+        for (const afterVersion of [1, 2, 13, 27, 38, 39]) {
+          const following = follow(await store.subscribe(ref, { afterVersion }));
+          await eventually(() => following.seen.length >= 40 - afterVersion);
+          await following.stop();
+          expect(following.versions()).toEqual(Array.from({ length: 40 - afterVersion }, (_, i) => [afterVersion + i + 1]));
+        }
+      });
+
+      it('follow a whole category after a sequence, or from its head, and end when closed while waiting', async () => {
+        const refs = [randomUUID(), randomUUID()].map((id): StreamRef => ({ category: 'users', id }));
+        const before = await store.head('users');
+        const written = [];
+        for (let i = 0; i < 4; i++) written.push(await store.append(refs[i % 2] as StreamRef, commitOf(event(i)), 'any'));
+        const fromBefore = follow(await store.subscribeCategory('users', before));
+        const fromHead = follow(await store.subscribeCategory('users'));
+        const later = await store.append({ category: 'users', id: randomUUID() }, commitOf(event(9)), NO_STREAM);
+        await store.append(newRef(), commitOf(event(9)), NO_STREAM);
+        await eventually(() => fromBefore.seen.length >= 5 && fromHead.seen.length >= 1);
+        await new Promise((r) => setTimeout(r, 50)); // idle: both wait for more when closed
+        await Promise.all([fromBefore.stop(), fromHead.stop()]);
+
+        expect(fromBefore.seen.map((c) => c.sequence)).toEqual([...written, later].map((w) => w.sequence));
+        expect(fromBefore.seen.map((c) => c.ref.id)).toEqual([...written, later].map((w) => w.ref.id));
+        expect(fromHead.seen.map((c) => c.sequence)).toEqual([later.sequence]);
       });
     });
 

@@ -101,11 +101,13 @@ describe(cellProgram.name, () => {
       type: 'template',
       name: null,
       inputs: ['name', 'n'],
+      async: false,
       tag: 'md',
       strings: ['# Hi ', ', `', '` \\o/'],
       expressions: ['name', 'n + 1'],
     });
-    expect(cellProgram('HTML', '')).toEqual({ type: 'template', name: null, inputs: [], tag: 'html', strings: [''], expressions: [] });
+    expect(cellProgram('HTML', '')).toEqual({ type: 'template', name: null, inputs: [], async: false, tag: 'html', strings: [''], expressions: [] });
+    expect(cellProgram('MARKDOWN', 'Soon: ${await later}')).toMatchObject({ type: 'template', async: true, inputs: ['later'] });
   });
 
   it('reports what cannot run, naming the cause', () => {

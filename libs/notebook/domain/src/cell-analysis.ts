@@ -68,6 +68,8 @@ export type CellProgram =
       type: 'template';
       name: null;
       inputs: string[];
+      /** Whether an interpolation awaits (the definition is an async function). */
+      async: boolean;
       tag: 'md' | 'html';
       /** The template's literal parts, raw (one more than `expressions`). */
       strings: string[];
@@ -100,6 +102,7 @@ export function cellProgram(kind: CellKind, source: string): CellProgram {
       type: 'template',
       name: null,
       inputs,
+      async: cell.async,
       tag: tag === 'md' ? 'md' : 'html',
       strings: body.quasis.map((quasi) => quasi.value.raw),
       expressions: body.expressions.map((expression) => source.slice(expression.start, expression.end)),
@@ -107,7 +110,7 @@ export function cellProgram(kind: CellKind, source: string): CellProgram {
   }
   if (tag !== undefined) {
     // An empty MARKDOWN/HTML cell parses as empty JavaScript: it renders nothing.
-    return { type: 'template', name: null, inputs: [], tag: tag === 'md' ? 'md' : 'html', strings: [''], expressions: [] };
+    return { type: 'template', name: null, inputs: [], async: false, tag: tag === 'md' ? 'md' : 'html', strings: [''], expressions: [] };
   }
   const code = body ? source.slice(body.start, body.end) : '';
   return {

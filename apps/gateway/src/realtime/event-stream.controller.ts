@@ -1,0 +1,177 @@
+import { Controller, Get, Logger, Req, Res, UseFilters } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
+import type { ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { GatewayContexts, type GatewayContext } from '../graphql/context';
+import { parseInput } from '../graphql/errors';
+import { NotebookQueries } from '../notebooks/notebook-queries';
+import type { NotebookEvent } from '../notebooks/notebook.models';
+import { RestErrorFilter, restError } from '../rest/rest-error.filter';
+import type { NotebookEventBody } from '../rest/rest.schemas';
+import { AllNotebooksFeed, type FeedPosition } from './all-notebooks-feed';
+import { SlowConsumer } from './live-subscription';
+import type { SubscriberHooks } from './notebook-channel';
+import { NotebookChannels } from './notebook-channels';
+import { presented } from './realtime.resolver';
+
+const logger = new Logger('EventStream');
+
+/** Comments keep proxies from closing an idle stream. */
+const HEARTBEAT_MS = 15_000;
+/** What `EventSource` waits before reconnecting after the stream ends. */
+const RETRY_MS = 2_000;
+/** A stream told to end is cut this long after if its client does not read what is left. */
+const CLOSE_GRACE_MS = 5_000;
+
+const Version = z.string().regex(/^\d{1,15}$/, 'must be a version: a whole number, 0 or more').transform(Number);
+const NotebookStreamQuery = z.strictObject({ afterVersion: Version.optional() });
+const SequenceId = z.string().regex(/^\d+(:\d+)?$/, 'must be "<sequence>" or "<sequence>:<version>"');
+
+/** How a stream ended, as its last message says (`event: end`). */
+interface StreamEnd {
+  code: string;
+  message: string;
+}
+
+/**
+ * Server-Sent Events: `GET /api/notebooks/:id/events/stream` (one notebook's events, `id:` the
+ * version; `Last-Event-ID` or `?afterVersion` resumes without a gap) and `GET /api/events/stream`
+ * (the events of every notebook the caller may see, `id:` `<sequence>:<version>`). Each `data:` is
+ * a NotebookEvent as the REST history answers it. Errors before the stream starts are REST errors;
+ * once it runs, the stream ends with `event: end` and `{ code, message }`: NOT_FOUND when the caller
+ * loses access, UNAUTHENTICATED when the access token expires, UNAVAILABLE for a slow consumer.
+ */
+@Controller('api')
+@UseFilters(RestErrorFilter)
+export class EventStreamController {
+  constructor(
+    private readonly contexts: GatewayContexts,
+    private readonly channels: NotebookChannels,
+    private readonly all: AllNotebooksFeed,
+    private readonly queries: NotebookQueries,
+  ) {}
+
+  @Get('notebooks/:id/events/stream')
+  async notebookEvents(@Req() request: FastifyRequest<{ Params: { id: string } }>, @Res() reply: FastifyReply): Promise<void> {
+    const context = await this.contexts.create(request);
+    const { afterVersion } = parseInput(NotebookStreamQuery, request.query);
+    const lastEventId = request.headers['last-event-id'];
+    const resumeAfter = typeof lastEventId === 'string' && lastEventId !== '' ? parseInput(Version, lastEventId) : afterVersion;
+    const stream = new SseStream(reply, expiryOf(request));
+    const subscription = await this.channels.notebookEvents(request.params.id, context.viewer?.userId ?? null, resumeAfter ?? null, 'sse', stream.hooks());
+    await stream.run(subscription, async (event) => frame(String(event.version), await this.body(context, event)));
+  }
+
+  @Get('events/stream')
+  async allEvents(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const context = await this.contexts.create(request);
+    const lastEventId = request.headers['last-event-id'];
+    const after = typeof lastEventId === 'string' && lastEventId !== '' ? positionOf(parseInput(SequenceId, lastEventId)) : null;
+    const stream = new SseStream(reply, expiryOf(request));
+    const subscription = await this.all.join(context.viewer?.userId ?? null, after, stream.hooks());
+    await stream.run(subscription, async ({ sequence, event }) => frame(`${sequence}:${event.version}`, await this.body(context, event)));
+  }
+
+  /** The event as REST's history answers it. */
+  private async body(context: GatewayContext, event: NotebookEvent): Promise<NotebookEventBody> {
+    const shown = await presented(event, context);
+    const actor = await this.queries.actor(context, shown);
+    return {
+      notebookId: shown.notebookId,
+      version: shown.version,
+      type: shown.type,
+      occurredAt: shown.occurredAt.toISOString(),
+      actor: actor && { id: actor.id, email: actor.email, displayName: actor.displayName, createdAt: actor.createdAt.toISOString() },
+      data: shown.data,
+    };
+  }
+}
+
+/** One response of `text/event-stream`, written as fast as the client reads it. */
+class SseStream {
+  private readonly response: ServerResponse;
+  private ended = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private subscription: AsyncIterator<unknown> | undefined;
+
+  constructor(
+    private readonly reply: FastifyReply,
+    private readonly expiresAt: number | null,
+  ) {
+    this.response = reply.raw;
+  }
+
+  /** A slow consumer's stream ends with a reason, then is cut. */
+  hooks(): SubscriberHooks {
+    return { onOverflow: (error) => this.end({ code: 'UNAVAILABLE', message: error.message }) };
+  }
+
+  async run<T>(subscription: AsyncIterator<T>, render: (item: T) => Promise<string>): Promise<void> {
+    this.subscription = subscription;
+    this.reply.hijack();
+    this.response.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    this.response.write(`retry: ${RETRY_MS}\n\n`);
+    this.timers.push(setInterval(() => this.response.write(': keep-alive\n\n'), HEARTBEAT_MS));
+    if (this.expiresAt !== null) {
+      this.timers.push(setTimeout(() => this.end({ code: 'UNAUTHENTICATED', message: 'the access token expired' }), Math.min(this.expiresAt - Date.now(), 2 ** 31 - 1)));
+    }
+    this.response.once('close', () => this.end()); // the client went away
+    try {
+      for (;;) {
+        const next = await subscription.next();
+        if (next.done || this.ended) break;
+        if (!this.response.write(await render(next.value))) await this.drained();
+      }
+      this.end();
+    } catch (error) {
+      const known = restError(error) ?? (error instanceof SlowConsumer ? { code: error.extensions.code, message: error.message } : undefined);
+      if (!known) logger.error({ err: error }, 'an event stream failed');
+      this.end(known ? { code: known.code, message: known.message } : { code: 'INTERNAL_SERVER_ERROR', message: 'internal error' });
+    }
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.response.off('drain', done);
+        this.response.off('close', done);
+        resolve();
+      };
+      this.response.on('drain', done);
+      this.response.on('close', done);
+    });
+  }
+
+  private end(reason?: StreamEnd): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    void this.subscription?.return?.();
+    if (this.response.writableEnded || this.response.destroyed) return;
+    if (reason) this.response.write(`event: end\ndata: ${JSON.stringify(reason)}\n\n`);
+    this.response.end();
+    setTimeout(() => this.response.destroy(), CLOSE_GRACE_MS).unref();
+  }
+}
+
+function frame(id: string, body: NotebookEventBody): string {
+  return `id: ${id}\ndata: ${JSON.stringify(body)}\n\n`;
+}
+
+/** When the request's (already verified) access token expires; null for an anonymous request. */
+function expiryOf(request: FastifyRequest): number | null {
+  const token = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+  if (!token) return null;
+  return (decodeJwt(token).exp ?? 0) * 1000;
+}
+
+function positionOf(id: string): FeedPosition {
+  const [sequence, version] = id.split(':');
+  return { sequence: Number(sequence), version: version === undefined ? null : Number(version) };
+}
