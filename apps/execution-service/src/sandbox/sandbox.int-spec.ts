@@ -59,6 +59,31 @@ describe('a sandbox run', () => {
     expect(page?.html?.length).toBeLessThanOrEqual(DEFAULT_SANDBOX_LIMITS.htmlMax);
   });
 
+  it('survives values and errors built to hurt whoever reads them', async () => {
+    const results = await pool.run({
+      cells: [
+        ...cells({
+          deep: '{ let v = 1; for (let i = 0; i < 2500; i++) v = [v]; return v; }',
+          symbol: '{ throw Symbol("y".repeat(1e6)); }',
+          keys: '{ throw [{ ["k".repeat(4e5)]: 1 }]; }',
+          forever: '{ setTimeout(() => {}, Infinity); setTimeout(() => {}, NaN); return 1; }',
+        }),
+        ...cells({ links: `[a][r] `.repeat(5_000) + '\n\n[r]: https://example.com/' + 'u'.repeat(30_000), later: 'Soon: ${await Promises.delay(10, "now")}' }, 'MARKDOWN'),
+      ],
+      observe: ['deep', 'symbol', 'keys', 'forever', 'links', 'later'],
+      limits: limits({ deadlineMs: 3_000 }),
+    });
+    const [deep, symbol, keys, forever, links, later] = results;
+    expect(deep).toMatchObject({ status: 'OK', value: null });
+    expect(symbol?.status).toBe('ERROR');
+    expect(symbol?.error?.length).toBeLessThanOrEqual(DEFAULT_SANDBOX_LIMITS.displayMax);
+    expect(keys?.error?.length).toBeLessThanOrEqual(DEFAULT_SANDBOX_LIMITS.displayMax);
+    expect(forever).toMatchObject({ status: 'OK', value: 1 });
+    expect(links?.status).toBe('OK');
+    expect(links?.html?.length).toBeLessThanOrEqual(DEFAULT_SANDBOX_LIMITS.htmlMax);
+    expect(later).toMatchObject({ status: 'OK', html: '<p>Soon: now</p>\n' });
+  });
+
   it('computes only what the observed cells need', async () => {
     const results = await pool.run({
       cells: cells({ wanted: 'input * 2', input: '21', unrelated: '{ while (true) {} }' }),
