@@ -5,9 +5,9 @@ import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { GatewayContexts, type GatewayContext } from '../graphql/context';
 import { parseInput } from '../graphql/errors';
-import { NotebookQueries } from '../notebooks/notebook-queries';
 import type { NotebookEvent } from '../notebooks/notebook.models';
 import { RestErrorFilter, restError } from '../rest/rest-error.filter';
+import { RestViews } from '../rest/rest-views';
 import type { NotebookEventBody } from '../rest/rest.schemas';
 import { AllNotebooksFeed, type FeedPosition } from './all-notebooks-feed';
 import { SlowConsumer } from './live-subscription';
@@ -49,7 +49,7 @@ export class EventStreamController {
     private readonly contexts: GatewayContexts,
     private readonly channels: NotebookChannels,
     private readonly all: AllNotebooksFeed,
-    private readonly queries: NotebookQueries,
+    private readonly views: RestViews,
   ) {}
 
   @Get('notebooks/:id/events/stream')
@@ -75,16 +75,7 @@ export class EventStreamController {
 
   /** The event as REST's history answers it. */
   private async body(context: GatewayContext, event: NotebookEvent): Promise<NotebookEventBody> {
-    const shown = await presented(event, context);
-    const actor = await this.queries.actor(context, shown);
-    return {
-      notebookId: shown.notebookId,
-      version: shown.version,
-      type: shown.type,
-      occurredAt: shown.occurredAt.toISOString(),
-      actor: actor && { id: actor.id, email: actor.email, displayName: actor.displayName, createdAt: actor.createdAt.toISOString() },
-      data: shown.data,
-    };
+    return this.views.event(context, await presented(event, context));
   }
 }
 

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { EventStoreModule } from '@notebooks/platform';
 import { NotebooksModule } from '../notebooks/notebooks.module';
+import { RestModule } from '../rest/rest.module';
 import { AllNotebooksFeed } from './all-notebooks-feed';
 import { EventStreamController } from './event-stream.controller';
 import { GraphqlWsServer } from './graphql-ws.server';
@@ -20,7 +21,7 @@ export class RealtimeModule {
   static forRoot(config: RealtimeConfig): DynamicModule {
     return {
       module: RealtimeModule,
-      imports: [EventStoreModule.forRoot(), NotebooksModule],
+      imports: [EventStoreModule.forRoot(), NotebooksModule, RestModule],
       controllers: [EventStreamController],
       providers: [{ provide: REALTIME_CONFIG, useValue: config }, RealtimeMetrics, RealtimeReads, NotebookChannels, AllNotebooksFeed, RealtimeResolver, GraphqlWsServer],
     };

@@ -17,5 +17,6 @@ import { RestViews } from './rest-views';
   imports: [NotebooksModule, SearchModule, ExecutionsModule],
   controllers: [NotebooksController, CellsController, AuthController, OpenApiController],
   providers: [RestViews],
+  exports: [RestViews],
 })
 export class RestModule {}
