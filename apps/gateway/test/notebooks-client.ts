@@ -85,3 +85,18 @@ export class NotebooksClient {
     return response.data?.notebook ?? null;
   }
 }
+
+/** Every field of `CellOutput`. */
+export const OUTPUT_FIELDS = 'status display value html error durationMs notebookVersion executedAt';
+
+/** A `CellOutput` as the gateway answers it. */
+export interface OutputView {
+  status: 'OK' | 'ERROR' | 'TIMEOUT';
+  display: string | null;
+  value: unknown;
+  html: string | null;
+  error: string | null;
+  durationMs: number;
+  notebookVersion: number;
+  executedAt: string;
+}

@@ -1,20 +1,11 @@
 import { createTestInfra, startServices, type RunningServices, type TestInfra } from '@notebooks/testing';
 import { errorCode } from '../../test/graphql-client';
-import { NotebooksClient, type TestUser } from '../../test/notebooks-client';
+import { NotebooksClient, OUTPUT_FIELDS, type OutputView, type TestUser } from '../../test/notebooks-client';
 
 const DEADLINE_MS = 1_500;
-const OUTPUT = 'output { status display value html error durationMs notebookVersion executedAt }';
+const OUTPUT = `output { ${OUTPUT_FIELDS} }`;
 const CELL = `id name ${OUTPUT}`;
 
-interface OutputView {
-  status: 'OK' | 'ERROR' | 'TIMEOUT';
-  display: string | null;
-  value: unknown;
-  html: string | null;
-  error: string | null;
-  durationMs: number;
-  notebookVersion: number;
-}
 interface CellView {
   id: string;
   name: string | null;

@@ -1,21 +1,10 @@
 import type { ExecutionEvent } from '@notebooks/contracts';
 import { JetStreamEventStore } from '@notebooks/event-store';
 import { createTestInfra, startServices, type RunningServices, type TestInfra } from '@notebooks/testing';
-import { NotebooksClient, type TestUser } from '../../test/notebooks-client';
+import { NotebooksClient, OUTPUT_FIELDS, type OutputView, type TestUser } from '../../test/notebooks-client';
 
-interface OutputView {
-  status: string;
-  display: string | null;
-  value: unknown;
-  html: string | null;
-  error: string | null;
-  durationMs: number;
-  notebookVersion: number;
-  executedAt: string;
-}
 type CellsView = { notebook: { cells: { id: string; output: OutputView | null }[] } | null };
 
-const OUTPUT_FIELDS = 'status display value html error durationMs notebookVersion executedAt';
 const CELLS = `query($id: ID!) { notebook(id: $id) { cells { id output { ${OUTPUT_FIELDS} } } } }`;
 
 describe('cell outputs through the gateway', () => {
