@@ -105,7 +105,7 @@ export type CategoryCommit = {
 export interface ReadCategoryOptions {
   /** Stop after this sequence (default, and at most: the category's head when the read begins). */
   toSequence?: number;
-  /** Commits fetched from the log per request. */
+  /** Commits fetched from the log per request: what a stalled reader may hold in memory (default 32). */
   batchSize?: number;
 }
 

@@ -95,7 +95,8 @@ export class InMemoryEventStore implements EventStore {
     else if ('afterSequence' in start) first = start.afterSequence + 1;
     else {
       const { afterVersion } = start;
-      const holding = stream.find((m) => m.subject === subject && lastVersion(decodeCommit(m.payload)) > afterVersion);
+      // An undecodable message may be the start: readers skip versions they have.
+      const holding = stream.find((m) => m.subject === subject && (versionOf(m.payload) ?? Number.POSITIVE_INFINITY) > afterVersion);
       first = holding?.sequence ?? this.headNow(ref.category) + 1;
     }
     return this.follow(ref.category, first, (message) => message.subject === subject);
@@ -251,5 +252,14 @@ export class InMemoryEventStore implements EventStore {
     const stream = this.stream(ref.category);
     const last = stream.findLast((message) => message.subject === subject);
     return last ? { sequence: last.sequence, version: lastVersion(decodeCommit(last.payload)) } : NO_STREAM;
+  }
+}
+
+/** The last version of a stored commit, or undefined when it is not a valid commit. */
+function versionOf(payload: Uint8Array): number | undefined {
+  try {
+    return lastVersion(decodeCommit(payload));
+  } catch {
+    return undefined;
   }
 }

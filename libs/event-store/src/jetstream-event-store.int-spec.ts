@@ -164,6 +164,58 @@ describe(`${JetStreamEventStore.name} on the server`, () => {
     expect(await consumers()).toBe(idle);
   });
 
+  it('finds where to follow an aggregate from past an undecodable message, asking the stream leader', async () => {
+    const nc = await infra.connectNats();
+    const store = await JetStreamEventStore.create(nc, { namespace: infra.namespace });
+    const ref: StreamRef = { category: 'executions', id: randomUUID() };
+    const other: StreamRef = { category: 'executions', id: randomUUID() };
+    for (let n = 1; n <= 3; n++) {
+      await store.append(ref, commit, 'any');
+      await store.append(other, commit, 'any');
+    }
+    const garbage = await jetstream(nc).publish(aggregateSubject(infra.namespace, ref), 'not a commit');
+    await store.append(ref, commit, { sequence: garbage.seq, version: 3 });
+    for (let n = 5; n <= 6; n++) await store.append(ref, commit, 'any');
+    const direct = jest.spyOn((await jetstreamManager(nc)).direct, 'getMessage');
+
+    for (const afterVersion of [1, 3, 4, 5]) {
+      const subscription = await store.subscribe(ref, { afterVersion });
+      const versions: number[] = [];
+      for await (const item of subscription) {
+        const version = item.commit?.events[0]?.version;
+        if (version === undefined) continue; // the garbage itself: a reader skips it
+        versions.push(version);
+        if (version > afterVersion) break;
+      }
+      await subscription.close();
+      // It may start early (readers skip versions they have), never late.
+      expect(versions.at(-1)).toBe(afterVersion + 1);
+      expect(versions.slice(0, -1).every((version) => version <= afterVersion)).toBe(true);
+    }
+    expect(direct).not.toHaveBeenCalled();
+  });
+
+  it('reads and follows commits near the size limit', async () => {
+    const store = await JetStreamEventStore.create(await infra.connectNats(), { namespace: infra.namespace });
+    const ref: StreamRef = { category: 'executions', id: randomUUID() };
+    const before = await store.head('executions');
+    const large = { events: [{ type: 'cell.updated', data: { cellId: 'c', changes: { value: 'x'.repeat(1000_000) } } }], actorId: 'u1' };
+    for (let n = 1; n <= 3; n++) await store.append(ref, large, 'any');
+
+    const read: number[] = [];
+    for await (const item of store.readCategory('executions', before)) if (item.ref.id === ref.id) read.push(item.commit?.events[0]?.version ?? 0);
+    const followed: number[] = [];
+    const subscription = await store.subscribe(ref, { afterVersion: 0 });
+    for await (const item of subscription) {
+      followed.push(item.commit?.events[0]?.version ?? 0);
+      if (followed.length === 3) break;
+    }
+    await subscription.close();
+
+    expect(read).toEqual([1, 2, 3]);
+    expect(followed).toEqual([1, 2, 3]);
+  });
+
   it('parks an undecodable message as poison instead of stopping the consumer', async () => {
     const nc = await infra.connectNats();
     const store = await JetStreamEventStore.create(nc, { namespace: infra.namespace });

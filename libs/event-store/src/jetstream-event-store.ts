@@ -11,6 +11,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  type MsgRequest,
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -67,6 +68,14 @@ const WRONG_LAST_SEQUENCE = 10071;
 const STREAM_NAME_IN_USE = 10058;
 const CONSUMER_NOT_FOUND = 10014;
 const MSG_ID_HEADER = 'Nats-Msg-Id';
+/**
+ * Commits an ordered consumer may have delivered ahead of its reader: a subscriber or reader that
+ * stalls holds at most this many commits (up to `maxCommitBytes` each) in memory. A byte bound
+ * (`max_bytes`) would be tighter, but the client stalls until its heartbeat check when a commit
+ * does not fit the rest of a pull.
+ */
+const FOLLOW_AHEAD = 8;
+const READ_AHEAD = 32;
 
 const DEFAULTS = {
   namespace: '',
@@ -189,7 +198,7 @@ export class JetStreamEventStore implements EventStore {
         ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSequence + 1 }
         : { deliver_policy: DeliverPolicy.All }),
     });
-    const messages = await consumer.consume({ max_messages: options.batchSize ?? 500 });
+    const messages = await consumer.consume({ max_messages: options.batchSize ?? READ_AHEAD });
     try {
       for await (const message of messages) {
         if (message.seq > last) break;
@@ -225,18 +234,21 @@ export class JetStreamEventStore implements EventStore {
     const last = await this.position(ref);
     if (!start || last.version <= start.afterVersion) return last.sequence + 1;
     // The aggregate's commits are in version order on the stream: a binary search over stream
-    // sequences finds the one holding afterVersion + 1 in O(log n) direct gets, however long the
-    // stream, instead of reading the aggregate from its start.
+    // sequences finds the one holding afterVersion + 1 in O(log n) gets, however long the
+    // stream, instead of reading the aggregate from its start. The gets go to the stream's leader
+    // (a direct get may answer from a follower that lags); an undecodable commit counts as a
+    // possible start (starting early is safe: readers skip versions they have).
     const stream = streamName(this.options.namespace, ref.category);
     let found = last.sequence;
     let low = 1;
     let high = last.sequence - 1;
     while (low <= high) {
       const middle = Math.floor((low + high) / 2);
-      const next = await this.jsm.direct.getMessage(stream, { seq: middle, next_by_subj: subject });
+      // STREAM.MSG.GET takes next_by_subj since nats-server 2.9, though the client's type does not list it.
+      const next = await this.jsm.streams.getMessage(stream, { seq: middle, next_by_subj: subject } as unknown as MsgRequest);
       if (!next || next.seq >= found) {
         high = middle - 1; // no commit of the aggregate in [middle, found)
-      } else if (lastVersion(decodeCommit(next.data)) > start.afterVersion) {
+      } else if ((versionOf(next.data) ?? Number.POSITIVE_INFINITY) > start.afterVersion) {
         found = next.seq;
         high = middle - 1;
       } else {
@@ -253,7 +265,7 @@ export class JetStreamEventStore implements EventStore {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: Math.max(1, first),
     });
-    const messages = await consumer.consume({ max_messages: 256 });
+    const messages = await consumer.consume({ max_messages: FOLLOW_AHEAD });
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
@@ -392,7 +404,7 @@ export class JetStreamEventStore implements EventStore {
         ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSequence + 1 }
         : { deliver_policy: DeliverPolicy.All }),
     });
-    const messages = await consumer.consume({ max_messages: 256 });
+    const messages = await consumer.consume({ max_messages: READ_AHEAD });
     try {
       for await (const message of messages) {
         yield message;
@@ -434,6 +446,15 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
     if (!(error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE)) throw error;
     const { config: current } = await jsm.streams.info(config.name);
     await jsm.streams.update(config.name, { ...current, ...config });
+  }
+}
+
+/** The last version of a stored commit, or undefined when it is not a valid commit. */
+function versionOf(data: Uint8Array): number | undefined {
+  try {
+    return lastVersion(decodeCommit(data));
+  } catch {
+    return undefined;
   }
 }
 

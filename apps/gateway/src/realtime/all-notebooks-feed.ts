@@ -5,7 +5,7 @@ import { gatewayError } from '../graphql/errors';
 import type { NotebookEvent } from '../notebooks/notebook.models';
 import { LiveSubscription, type CatchUp } from './live-subscription';
 import { canRead, evolveAccess, isMember, type NotebookAccess } from './notebook-access';
-import { viewOf, type EventView, type SubscriberHooks } from './notebook-channel';
+import { viewOf, type ChannelStart, type EventView, type SubscriberHooks } from './notebook-channel';
 import { REALTIME_CONFIG, type RealtimeConfig } from './realtime.config';
 import { RealtimeMetrics } from './realtime.metrics';
 import { RealtimeReads } from './realtime-reads';
@@ -35,6 +35,8 @@ interface Subscriber {
 
 /** Access entries kept for the notebooks the feed has seen (least recently used go first). */
 const ACCESS_CACHE_SIZE = 10_000;
+/** How long the feed waits for the read model to reach a notebook it has no access entry for (the feed waits meanwhile). */
+const LOOKUP_WAIT_MS = 1_000;
 const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 const decode = eventDecoder('notebooks');
 
@@ -142,13 +144,16 @@ export class AllNotebooksFeed implements OnModuleDestroy {
   }
 
   private async follow(live: CommitSubscription): Promise<void> {
+    let failure: unknown = new Error('the log subscription ended');
     try {
       for await (const item of live) await this.apply(item);
     } catch (error) {
-      if (this.live !== live) return;
-      this.logger.error(`the feed of all notebooks failed: ${error instanceof Error ? error.message : String(error)}`);
-      await this.stop().catch(() => undefined);
+      failure = error;
     }
+    // Ended either way (unless stopped): subscribers are told to reconnect, the next join starts afresh.
+    if (this.live !== live) return;
+    this.logger.error(`the feed of all notebooks failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+    await this.stop().catch(() => undefined);
   }
 
   private async apply(item: CategoryCommit): Promise<void> {
@@ -168,7 +173,10 @@ export class AllNotebooksFeed implements OnModuleDestroy {
   /**
    * Access to the commit's notebook once it is applied: folded from the cached entry when that is
    * current up to the commit; else (first sight, or the entry fell behind) read from the read model
-   * once it has the commit. A notebook's first commit needs no read at all.
+   * once it has the commit before this one (waiting a little). A notebook's first commit needs no
+   * read at all. Fails closed: when the read model is not far enough along, or cannot be read,
+   * nobody gets the commit and nothing is cached (the next commit looks again) — folding this
+   * commit onto an older row could miss e.g. the notebook being made private in between.
    */
   private async accessAfter(commit: CommitMessage): Promise<NotebookAccess | null> {
     const notebookId = commit.streamId;
@@ -176,8 +184,18 @@ export class AllNotebooksFeed implements OnModuleDestroy {
     const last = commit.events.at(-1)?.version ?? first;
     let entry = this.access.get(notebookId) ?? (first === 1 ? { access: null, version: 0 } : undefined);
     if (!entry || entry.version < first - 1) {
-      const start = await this.reads.startAtLeast(notebookId, last);
-      entry = start ?? { access: null, version: 0 };
+      let start: ChannelStart | null;
+      try {
+        start = await this.reads.startAtLeast(notebookId, last, LOOKUP_WAIT_MS);
+      } catch (error) {
+        this.logger.warn(`access to notebook ${notebookId} unreadable; its commit is not streamed: ${error instanceof Error ? error.message : String(error)}`);
+        return null;
+      }
+      if (!start || start.version < first - 1) {
+        this.logger.warn(`the read model lags behind notebook ${notebookId} (at ${start?.version ?? 'none'}, commit from ${first}); its commit is not streamed`);
+        return null;
+      }
+      entry = start;
     }
     for (const envelope of commit.events) {
       if (envelope.version <= entry.version) continue;
@@ -197,7 +215,10 @@ export class AllNotebooksFeed implements OnModuleDestroy {
     return entry.access;
   }
 
+  /** Caches `entry`, unless a newer one is cached already (a lookup may finish after the feed moved on). */
   private remember(notebookId: string, entry: { access: NotebookAccess | null; version: number }): void {
+    const cached = this.access.get(notebookId);
+    if (cached && cached.version > entry.version) return;
     this.access.delete(notebookId);
     this.access.set(notebookId, entry);
     if (this.access.size > ACCESS_CACHE_SIZE) this.access.delete(this.access.keys().next().value as string);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { GatewayContexts, type GatewayContext } from '../graphql/context';
 import { parseInput } from '../graphql/errors';
 import type { NotebookEvent } from '../notebooks/notebook.models';
+import { ReadLoadersFactory } from '../notebooks/read-loaders';
 import { RestErrorFilter, restError } from '../rest/rest-error.filter';
 import { RestViews } from '../rest/rest-views';
 import type { NotebookEventBody } from '../rest/rest.schemas';
@@ -23,9 +24,12 @@ const HEARTBEAT_MS = 15_000;
 const RETRY_MS = 2_000;
 /** A stream told to end is cut this long after if its client does not read what is left. */
 const CLOSE_GRACE_MS = 5_000;
+/** A client that reads nothing this long while data waits for it is cut (it resumes from its last id). */
+export const WRITE_STALL_MS = 30_000;
 
 const Version = z.string().regex(/^\d{1,15}$/, 'must be a version: a whole number, 0 or more').transform(Number);
 const NotebookStreamQuery = z.strictObject({ afterVersion: Version.optional() });
+const NotebookStreamParams = z.strictObject({ id: z.uuid('must be a notebook id (a UUID)') });
 const SequenceId = z.string().regex(/^\d+(:\d+)?$/, 'must be "<sequence>" or "<sequence>:<version>"');
 
 /** How a stream ended, as its last message says (`event: end`). */
@@ -50,32 +54,35 @@ export class EventStreamController {
     private readonly channels: NotebookChannels,
     private readonly all: AllNotebooksFeed,
     private readonly views: RestViews,
+    private readonly loaders: ReadLoadersFactory,
   ) {}
 
   @Get('notebooks/:id/events/stream')
   async notebookEvents(@Req() request: FastifyRequest<{ Params: { id: string } }>, @Res() reply: FastifyReply): Promise<void> {
+    const stream = new SseStream(reply, expiryOf(request)); // first: it notices a client that leaves while we look things up
+    const { id } = parseInput(NotebookStreamParams, request.params);
     const context = await this.contexts.create(request);
     const { afterVersion } = parseInput(NotebookStreamQuery, request.query);
     const lastEventId = request.headers['last-event-id'];
     const resumeAfter = typeof lastEventId === 'string' && lastEventId !== '' ? parseInput(Version, lastEventId) : afterVersion;
-    const stream = new SseStream(reply, expiryOf(request));
-    const subscription = await this.channels.notebookEvents(request.params.id, context.viewer?.userId ?? null, resumeAfter ?? null, 'sse', stream.hooks());
+    const subscription = await this.channels.notebookEvents(id, context.viewer?.userId ?? null, resumeAfter ?? null, 'sse', stream.hooks());
     await stream.run(subscription, async (event) => frame(String(event.version), await this.body(context, event)));
   }
 
   @Get('events/stream')
   async allEvents(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const stream = new SseStream(reply, expiryOf(request));
     const context = await this.contexts.create(request);
     const lastEventId = request.headers['last-event-id'];
     const after = typeof lastEventId === 'string' && lastEventId !== '' ? positionOf(parseInput(SequenceId, lastEventId)) : null;
-    const stream = new SseStream(reply, expiryOf(request));
     const subscription = await this.all.join(context.viewer?.userId ?? null, after, stream.hooks());
     await stream.run(subscription, async ({ sequence, event }) => frame(`${sequence}:${event.version}`, await this.body(context, event)));
   }
 
-  /** The event as REST's history answers it. */
+  /** The event as REST's history answers it, looked up with loaders of its own (a stream lives long: nothing cached goes stale). */
   private async body(context: GatewayContext, event: NotebookEvent): Promise<NotebookEventBody> {
-    return this.views.event(context, await presented(event, context));
+    const fresh: GatewayContext = { ...context, loaders: this.loaders.create(context.viewer?.userId ?? null) };
+    return this.views.event(fresh, await presented(event, fresh));
   }
 }
 
@@ -85,12 +92,18 @@ class SseStream {
   private ended = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private subscription: AsyncIterator<unknown> | undefined;
+  /** The client went away (possibly before the stream started). */
+  private gone = false;
 
   constructor(
     private readonly reply: FastifyReply,
     private readonly expiresAt: number | null,
   ) {
     this.response = reply.raw;
+    this.response.once('close', () => {
+      this.gone = true;
+      this.end();
+    });
   }
 
   /** A slow consumer's stream ends with a reason, then is cut. */
@@ -100,6 +113,12 @@ class SseStream {
 
   async run<T>(subscription: AsyncIterator<T>, render: (item: T) => Promise<string>): Promise<void> {
     this.subscription = subscription;
+    if (this.gone || this.ended || this.response.destroyed) {
+      // The client left while the subscription was being set up: release it, write nothing.
+      this.ended = true;
+      await subscription.return?.();
+      return;
+    }
     this.reply.hijack();
     this.response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -112,7 +131,6 @@ class SseStream {
     if (this.expiresAt !== null) {
       this.timers.push(setTimeout(() => this.end({ code: 'UNAUTHENTICATED', message: 'the access token expired' }), Math.min(this.expiresAt - Date.now(), 2 ** 31 - 1)));
     }
-    this.response.once('close', () => this.end()); // the client went away
     try {
       for (;;) {
         const next = await subscription.next();
@@ -127,9 +145,17 @@ class SseStream {
     }
   }
 
+  /** Resolves once the client read what is written, or went away; one that reads nothing for WRITE_STALL_MS is cut. */
   private drained(): Promise<void> {
+    if (this.gone || this.response.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
+      const stalled = setTimeout(() => {
+        logger.warn('an event stream client read nothing for a while: disconnected');
+        this.end();
+        this.response.destroy();
+      }, WRITE_STALL_MS);
       const done = () => {
+        clearTimeout(stalled);
         this.response.off('drain', done);
         this.response.off('close', done);
         resolve();

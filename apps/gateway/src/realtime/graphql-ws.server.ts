@@ -91,7 +91,14 @@ type WsContext = Context<Record<string, unknown>, SocketExtra & Partial<Connecti
 export class GraphqlWsServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('GraphqlWs');
   private readonly hardening: ReturnType<typeof graphqlHardening>;
-  private readonly execution = new SharedExecution(SHARED_RESULTS);
+  /** Each event is executed with loaders of its own: a subscription lives long, nothing it looked up may go stale. */
+  private readonly execution = new SharedExecution({
+    rules: SHARED_RESULTS,
+    contextForEvent: (context) => {
+      const subscription = context as SubscriptionContext;
+      return { ...subscription, loaders: this.loaders.create(subscription.viewer?.userId ?? null) } satisfies SubscriptionContext;
+    },
+  });
   private wss: WebSocketServer | undefined;
   private server: Disposable | undefined;
   private httpServer: Server | undefined;

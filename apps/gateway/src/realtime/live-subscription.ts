@@ -41,9 +41,8 @@ export class LiveSubscription<In, Out> implements AsyncIterableIterator<Out, und
   private waiting: ((item: IteratorResult<In, undefined>) => void) | undefined;
   private failure: Error | undefined;
   private ended = false;
-  /** Settles when the subscription fails or ends, so a read waiting on the catch-up stops too. */
-  private stop!: () => void;
-  private readonly stopped = new Promise<IteratorReturnResult<undefined>>((resolve) => (this.stop = () => resolve(DONE)));
+  /** Ends the catch-up read in progress, if any, when the subscription fails or ends (one per read, so nothing accumulates). */
+  private cancelRead: (() => void) | undefined;
 
   constructor(private readonly options: LiveSubscriptionOptions<In, Out>) {}
 
@@ -109,12 +108,16 @@ export class LiveSubscription<In, Out> implements AsyncIterableIterator<Out, und
 
   private async read(): Promise<IteratorResult<In, undefined>> {
     if (this.catchUp) {
-      const pending = this.catchUp.next().catch((error: unknown) => {
-        this.fail(error instanceof Error ? error : new Error(String(error)));
-        return DONE;
+      const catchUp = this.catchUp;
+      const caught = await new Promise<IteratorResult<In, undefined>>((resolve) => {
+        this.cancelRead = () => resolve(DONE);
+        catchUp.next().then(resolve, (error: unknown) => {
+          this.fail(error instanceof Error ? error : new Error(String(error)));
+          resolve(DONE);
+        });
       });
-      const caught = await Promise.race([pending, this.stopped]);
-      if (!caught.done) return caught;
+      this.cancelRead = undefined;
+      if (!caught.done && !this.closed) return caught;
       this.catchUp = undefined;
     }
     const item = this.buffer.shift();
@@ -128,7 +131,9 @@ export class LiveSubscription<In, Out> implements AsyncIterableIterator<Out, und
     const waiting = this.waiting;
     this.waiting = undefined;
     waiting?.(DONE);
-    this.stop();
+    const cancelRead = this.cancelRead;
+    this.cancelRead = undefined;
+    cancelRead?.();
   }
 
   private finish(): void {

@@ -190,6 +190,24 @@ describe(NotebookChannel.name, () => {
     expect(sut.subscriberCount).toBe(0);
   });
 
+  it('ends a subscriber with UNAVAILABLE rather than pass over a gap in the versions, live or in its catch-up', async () => {
+    await append(created());
+    await append(edit(2));
+    await open();
+    const live = sut.events(ada, null);
+    const catchingUp = sut.events(ada, 0);
+    const { sequence } = await store.position(ref);
+    await store.append(ref, { events: [edit(7)], actorId: ada }, { sequence, version: 6 }); // version 7 after 2
+
+    expect(versionsOf(await take(catchingUp, 2))).toEqual([1, 2]);
+    for (const ended of [live, catchingUp]) {
+      await expect(ended.next()).rejects.toMatchObject({ extensions: { code: 'UNAVAILABLE' } });
+      expect(await ended.next()).toEqual({ value: undefined, done: true });
+    }
+    expect(errors).toEqual([`notebook ${ref.id} jumped from version 2 to 7`]);
+    errors = [];
+  });
+
   it('streams execution results as the cells they ran, with their output', async () => {
     const cellId = randomUUID();
     cells.splice(0, cells.length, {

@@ -123,6 +123,11 @@ export class NotebookChannel {
         limit: this.deps.maxQueuedEvents,
         present: (view) => {
           if (view.version <= last) return undefined;
+          if (view.version !== last + 1) {
+            // A gap (a lagging or purged log, an undecodable commit): never pass over it silently.
+            subscriber.subscription.fail(gatewayError('UNAVAILABLE', `the event stream skipped from version ${last} to ${view.version}; resubscribe after version ${last}`));
+            return undefined;
+          }
           last = view.version;
           return isMember(this.access, viewerId) ? view.forMembers : view.forOthers;
         },

@@ -30,9 +30,17 @@ export class RealtimeReads {
     return version > 0 && (await this.versions.reached(notebookId, 1)) ? this.access(notebookId) : null;
   }
 
-  /** As {@link start}, once the read model has reached `version` (or the wait ran out). */
-  async startAtLeast(notebookId: string, version: number): Promise<ChannelStart | null> {
-    await this.versions.reached(notebookId, version);
+  /**
+   * As {@link start}, once the read model has reached `version` or the wait ran out (at most
+   * `waitMs`, else READ_YOUR_WRITES_TIMEOUT_MS): the answer may be older, callers check its version.
+   */
+  async startAtLeast(notebookId: string, version: number, waitMs?: number): Promise<ChannelStart | null> {
+    const reached = this.versions.reached(notebookId, version);
+    if (waitMs === undefined) await reached;
+    else {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([reached, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]).finally(() => clearTimeout(timer));
+    }
     return this.access(notebookId);
   }
 

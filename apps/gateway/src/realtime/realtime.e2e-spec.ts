@@ -342,6 +342,8 @@ describe('real time through the gateway', () => {
       expect(anonymous.messages<EventBody>()[0]?.actor).toEqual({ id: ada.id, email: '', displayName: 'Ada', createdAt: expect.any(String) });
       const bad = await stream(open, null, '', { 'last-event-id': 'yesterday' });
       expect(bad.status).toBe(400);
+      const notAnId = await stream('not-a-uuid', bob);
+      expect({ status: notAnId.status, code: (notAnId.body as { error: { code: string } }).error.code }).toEqual({ status: 400, code: 'BAD_USER_INPUT' }); // as the JSON routes answer
     });
 
     it('ends with NOT_FOUND within a second when the caller loses access', async () => {
